@@ -1,0 +1,376 @@
+//! COMMAND and its subcommands: the command table, published the way Redis
+//! publishes it, so clients (redis-cli hints, cluster clients) learn arity,
+//! flags and key positions from the server.
+
+use bytes::Bytes;
+
+use super::{acl, flag, registry, Command, ConnCtx, Doc, Exec};
+use crate::cmd::connection::help_reply;
+use crate::glob::glob_match;
+use crate::resp::Reply;
+
+const CMD_FLAGS: u32 = flag::LOADING | flag::STALE;
+
+pub static COMMANDS: &[Command] = &[Command {
+    name: "command",
+    arity: -1,
+    flags: CMD_FLAGS,
+    acl: acl::CONNECTION,
+    first_key: 0,
+    last_key: 0,
+    step: 0,
+    exec: Exec::Conn(command_all),
+    doc: Doc {
+        summary: "Returns detailed information about all commands.",
+        since: "2.8.13",
+        group: "server",
+        complexity: "O(N) where N is the total number of Redis commands",
+    },
+    subcommands: SUBCOMMANDS,
+}];
+
+static SUBCOMMANDS: &[Command] = &[
+    super::command(
+        "command|count",
+        2,
+        CMD_FLAGS,
+        acl::CONNECTION,
+        (0, 0, 0),
+        Exec::Conn(count),
+        "server",
+        "2.8.13",
+        "O(1)",
+        "Returns a count of commands.",
+    ),
+    super::command(
+        "command|info",
+        -2,
+        CMD_FLAGS,
+        acl::CONNECTION,
+        (0, 0, 0),
+        Exec::Conn(info),
+        "server",
+        "2.8.13",
+        "O(N) where N is the number of commands to look up",
+        "Returns information about one, multiple or all commands.",
+    ),
+    super::command(
+        "command|docs",
+        -2,
+        CMD_FLAGS,
+        acl::CONNECTION,
+        (0, 0, 0),
+        Exec::Conn(docs),
+        "server",
+        "7.0.0",
+        "O(N) where N is the number of commands to look up",
+        "Returns documentary information about one, multiple or all commands.",
+    ),
+    super::command(
+        "command|list",
+        -2,
+        CMD_FLAGS,
+        acl::CONNECTION,
+        (0, 0, 0),
+        Exec::Conn(list),
+        "server",
+        "7.0.0",
+        "O(N) where N is the total number of Redis commands",
+        "Returns a list of command names.",
+    ),
+    super::command(
+        "command|getkeys",
+        -3,
+        CMD_FLAGS,
+        acl::CONNECTION,
+        (0, 0, 0),
+        Exec::Conn(getkeys),
+        "server",
+        "2.8.13",
+        "O(N) where N is the number of arguments to the command",
+        "Extracts the key names from an arbitrary command.",
+    ),
+    super::command(
+        "command|getkeysandflags",
+        -3,
+        CMD_FLAGS,
+        acl::CONNECTION,
+        (0, 0, 0),
+        Exec::Conn(getkeysandflags),
+        "server",
+        "7.0.0",
+        "O(N) where N is the number of arguments to the command",
+        "Extracts the key names and access flags for an arbitrary command.",
+    ),
+    super::command(
+        "command|help",
+        2,
+        CMD_FLAGS,
+        acl::CONNECTION,
+        (0, 0, 0),
+        Exec::Conn(help),
+        "server",
+        "5.0.0",
+        "O(1)",
+        "Returns helpful text about the different subcommands.",
+    ),
+];
+
+fn command_all(_: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
+    let top = registry().top_level();
+    reply.array(top.len());
+    for cmd in top {
+        command_info(cmd, reply);
+    }
+}
+
+fn count(_: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
+    reply.int(registry().top_level().len() as i64);
+}
+
+/// A command (or `container|sub`) by name, as `COMMAND INFO/DOCS` accept it.
+fn find(name: &[u8]) -> Option<&'static Command> {
+    let lower = name.to_ascii_lowercase();
+    let mut parts = lower.splitn(2, |&b| b == b'|');
+    let top = registry().find(parts.next()?)?;
+    match parts.next() {
+        None => Some(top),
+        Some(sub) => top.subcommands.iter().find(|s| s.name.rsplit('|').next().map(str::as_bytes) == Some(sub)),
+    }
+}
+
+fn info(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
+    if args.len() == 2 {
+        return command_all_info(reply);
+    }
+    reply.array(args.len() - 2);
+    for name in &args[2..] {
+        match find(name) {
+            Some(cmd) => command_info(cmd, reply),
+            None => reply.null_array(),
+        }
+    }
+}
+
+fn command_all_info(reply: &mut Reply) {
+    let top = registry().top_level();
+    reply.array(top.len());
+    for cmd in top {
+        command_info(cmd, reply);
+    }
+}
+
+/// The 10-element entry of `COMMAND INFO` (Redis 7 layout).
+fn command_info(cmd: &Command, reply: &mut Reply) {
+    reply.array(10);
+    reply.bulk(cmd.name.as_bytes());
+    reply.int(cmd.arity as i64);
+    let flags: Vec<&str> = flag::NAMES.iter().filter(|(f, _)| cmd.has(*f)).map(|(_, n)| *n).collect();
+    reply.set(flags.len());
+    for f in flags {
+        reply.simple(f);
+    }
+    reply.int(cmd.first_key as i64);
+    reply.int(cmd.last_key as i64);
+    reply.int(cmd.step as i64);
+    let cats = cmd.acl_categories();
+    let names: Vec<&str> =
+        acl::NAMES.iter().enumerate().filter(|(i, _)| cats & (1 << i) != 0).map(|(_, n)| *n).collect();
+    reply.set(names.len());
+    for n in names {
+        reply.simple(&format!("@{}", n));
+    }
+    reply.array(0); // tips
+    key_specs(cmd, reply);
+    reply.array(cmd.subcommands.len());
+    for sub in cmd.subcommands {
+        command_info(sub, reply);
+    }
+}
+
+/// Access flags of a command's keys, as key specs name them.
+fn key_flags(cmd: &Command) -> &'static [&'static str] {
+    if cmd.has(flag::READONLY) {
+        &["RO", "access"]
+    } else if cmd.name == "del" || cmd.name == "unlink" {
+        &["RM", "delete"]
+    } else if cmd.name == "mset" {
+        &["OW", "update"]
+    } else {
+        &["RW", "access", "update"]
+    }
+}
+
+fn key_specs(cmd: &Command, reply: &mut Reply) {
+    if cmd.first_key <= 0 {
+        return reply.array(0);
+    }
+    reply.array(1);
+    reply.map(3);
+    reply.bulk(b"flags");
+    let flags = key_flags(cmd);
+    reply.set(flags.len());
+    for f in flags {
+        reply.simple(f);
+    }
+    reply.bulk(b"begin_search");
+    reply.map(2);
+    reply.bulk(b"type");
+    reply.bulk(b"index");
+    reply.bulk(b"spec");
+    reply.map(1);
+    reply.bulk(b"index");
+    reply.int(cmd.first_key as i64);
+    reply.bulk(b"find_keys");
+    reply.map(2);
+    reply.bulk(b"type");
+    reply.bulk(b"range");
+    reply.bulk(b"spec");
+    reply.map(3);
+    reply.bulk(b"lastkey");
+    reply.int(if cmd.last_key < 0 { cmd.last_key as i64 } else { (cmd.last_key - cmd.first_key) as i64 });
+    reply.bulk(b"keystep");
+    reply.int(cmd.step as i64);
+    reply.bulk(b"limit");
+    reply.int(0);
+}
+
+fn docs(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
+    let cmds: Vec<&'static Command> = if args.len() == 2 {
+        registry().top_level().to_vec()
+    } else {
+        args[2..].iter().filter_map(|n| find(n)).collect()
+    };
+    reply.map(cmds.len());
+    for cmd in cmds {
+        reply.bulk(cmd.name.as_bytes());
+        command_doc(cmd, reply);
+    }
+}
+
+fn command_doc(cmd: &Command, reply: &mut Reply) {
+    let has_subs = !cmd.subcommands.is_empty();
+    reply.map(4 + has_subs as usize);
+    for (k, v) in [
+        ("summary", cmd.doc.summary),
+        ("since", cmd.doc.since),
+        ("group", cmd.doc.group),
+        ("complexity", cmd.doc.complexity),
+    ] {
+        reply.bulk(k.as_bytes());
+        reply.bulk(v.as_bytes());
+    }
+    if has_subs {
+        reply.bulk(b"subcommands");
+        reply.map(cmd.subcommands.len());
+        for sub in cmd.subcommands {
+            reply.bulk(sub.name.as_bytes());
+            command_doc(sub, reply);
+        }
+    }
+}
+
+fn list(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
+    let top = registry().top_level();
+    let filter: Box<dyn Fn(&Command) -> bool> = match args.len() {
+        2 => Box::new(|_| true),
+        5 if args[2].eq_ignore_ascii_case(b"filterby") => {
+            let (kind, value) = (args[3].to_ascii_lowercase(), args[4].clone());
+            match &kind[..] {
+                b"module" => Box::new(|_| false),
+                b"aclcat" => {
+                    let v = value.to_ascii_lowercase();
+                    match acl::NAMES.iter().position(|n| n.as_bytes() == &v[..]) {
+                        Some(i) => Box::new(move |c: &Command| c.acl_categories() & (1 << i) != 0),
+                        None => Box::new(|_| false),
+                    }
+                }
+                b"pattern" => Box::new(move |c: &Command| glob_match(&value, c.name.as_bytes(), true)),
+                _ => return reply.error(super::err::SYNTAX),
+            }
+        }
+        _ => return reply.error(super::err::SYNTAX),
+    };
+    let names: Vec<&str> = top
+        .iter()
+        .flat_map(|c| std::iter::once(*c).chain(c.subcommands.iter()))
+        .filter(|c| filter(c))
+        .map(|c| c.name)
+        .collect();
+    reply.array(names.len());
+    for n in names {
+        reply.bulk(n.as_bytes());
+    }
+}
+
+/// The target command's keys, or Redis's error for why there are none.
+fn keys_of(args: &[Bytes]) -> Result<(&'static Command, Vec<usize>), &'static str> {
+    let target = &args[2..];
+    let resolved = match registry().lookup(target) {
+        Ok(r) => r,
+        Err(super::LookupError::Arity(_)) => return Err("ERR Invalid number of arguments specified for command"),
+        Err(_) => return Err("ERR Invalid command specified"),
+    };
+    let positions: Vec<usize> = resolved.cmd.key_positions(target.len()).collect();
+    if positions.is_empty() {
+        return Err("ERR The command has no key arguments");
+    }
+    Ok((resolved.cmd, positions))
+}
+
+fn getkeys(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
+    match keys_of(args) {
+        Err(e) => reply.error(e),
+        Ok((_, positions)) => {
+            reply.array(positions.len());
+            for p in positions {
+                reply.bulk(&args[2 + p]);
+            }
+        }
+    }
+}
+
+fn getkeysandflags(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
+    match keys_of(args) {
+        Err(e) => reply.error(e),
+        Ok((cmd, positions)) => {
+            let flags = key_flags(cmd);
+            reply.array(positions.len());
+            for p in positions {
+                reply.array(2);
+                reply.bulk(&args[2 + p]);
+                reply.set(flags.len());
+                for f in flags {
+                    reply.simple(f);
+                }
+            }
+        }
+    }
+}
+
+fn help(_: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
+    help_reply(
+        reply,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
+        ],
+    );
+}

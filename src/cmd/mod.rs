@@ -1,0 +1,519 @@
+//! The command table: one declarative entry per command (name, arity, flags,
+//! key positions, ACL categories, docs, and how it executes), which drives
+//! arity checks, routing, `COMMAND`, and later persistence and ACLs.
+//! One file per command family holds the handlers and that family's entries.
+
+pub mod connection;
+pub mod introspect;
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+
+use crate::resp::Reply;
+use crate::server::client::Client;
+use crate::server::shared::Shared;
+use crate::shard::ShardCtx;
+
+/// Command flags, as `COMMAND INFO` names them (Redis 7 order).
+pub mod flag {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 14;
+    pub const NO_MULTI: u32 = 1 << 15;
+    pub const ALLOW_BUSY: u32 = 1 << 16;
+    pub const MOVABLEKEYS: u32 = 1 << 17;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+        (MOVABLEKEYS, "movablekeys"),
+    ];
+}
+
+/// ACL categories. A command lists its data-type / topic categories; the
+/// ones implied by its flags (`@write`, `@read`, `@fast`/`@slow`, `@admin`,
+/// `@dangerous`, …) are added as Redis's `setImplicitACLCategories` does.
+pub mod acl {
+    pub const KEYSPACE: u32 = 1 << 0;
+    pub const READ: u32 = 1 << 1;
+    pub const WRITE: u32 = 1 << 2;
+    pub const SET: u32 = 1 << 3;
+    pub const SORTEDSET: u32 = 1 << 4;
+    pub const LIST: u32 = 1 << 5;
+    pub const HASH: u32 = 1 << 6;
+    pub const STRING: u32 = 1 << 7;
+    pub const BITMAP: u32 = 1 << 8;
+    pub const HYPERLOGLOG: u32 = 1 << 9;
+    pub const GEO: u32 = 1 << 10;
+    pub const STREAM: u32 = 1 << 11;
+    pub const PUBSUB: u32 = 1 << 12;
+    pub const ADMIN: u32 = 1 << 13;
+    pub const FAST: u32 = 1 << 14;
+    pub const SLOW: u32 = 1 << 15;
+    pub const BLOCKING: u32 = 1 << 16;
+    pub const DANGEROUS: u32 = 1 << 17;
+    pub const CONNECTION: u32 = 1 << 18;
+    pub const TRANSACTION: u32 = 1 << 19;
+    pub const SCRIPTING: u32 = 1 << 20;
+
+    pub const NAMES: &[&str] = &[
+        "keyspace",
+        "read",
+        "write",
+        "set",
+        "sortedset",
+        "list",
+        "hash",
+        "string",
+        "bitmap",
+        "hyperloglog",
+        "geo",
+        "stream",
+        "pubsub",
+        "admin",
+        "fast",
+        "slow",
+        "blocking",
+        "dangerous",
+        "connection",
+        "transaction",
+        "scripting",
+    ];
+}
+
+/// A handler that runs on the shard owning its keys, with exclusive access.
+pub type Handler = fn(&mut ShardCtx, &[Bytes], &mut Reply);
+
+/// A handler that runs in the connection, on the client's home core.
+pub type ConnHandler = fn(&mut ConnCtx, &[Bytes], &mut Reply);
+
+/// Combines the per-shard replies of a command that ran on several shards.
+pub type MergeFn = fn(&mut ConnCtx, &[Bytes], &[&[u8]], &mut Reply);
+
+#[derive(Clone, Copy)]
+pub enum Exec {
+    /// Runs on the shard that owns its (first) key; keyless ones on the home shard.
+    Keyed(Handler),
+    /// Keys may live on several shards: each shard runs the same command over
+    /// its own keys (key groups of `step` arguments), and the replies merge.
+    MultiKey(Handler, Merge),
+    /// Runs on every shard, replies merge.
+    AllShards(Handler, Merge),
+    /// Runs in the connection layer: connection state, server-wide settings.
+    Conn(ConnHandler),
+    /// A container (`CLIENT`, `CONFIG`, …): dispatches on its subcommand.
+    Container,
+}
+
+#[derive(Clone, Copy)]
+pub enum Merge {
+    /// Integer replies add up (DEL, EXISTS, DBSIZE).
+    SumInt,
+    /// Every shard said `+OK` (MSET, FLUSHALL).
+    AllOk,
+    /// Each shard answered an array with one element per key it owned; the
+    /// elements go back in the client's key order (MGET).
+    Interleave,
+    Custom(MergeFn),
+}
+
+#[derive(Clone, Copy)]
+pub struct Doc {
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub group: &'static str,
+    pub complexity: &'static str,
+}
+
+pub struct Command {
+    /// Lowercase; subcommands use Redis's full name, `client|list`.
+    pub name: &'static str,
+    /// Exact argument count if positive, minimum if negative (name included).
+    pub arity: i32,
+    pub flags: u32,
+    /// Explicit ACL categories; see [`Command::acl_categories`].
+    pub acl: u32,
+    /// Positions of the keys: first, last (negative counts from the end), step.
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub exec: Exec,
+    pub doc: Doc,
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+
+    pub fn acl_categories(&self) -> u32 {
+        let mut c = self.acl;
+        if self.has(flag::WRITE) {
+            c |= acl::WRITE;
+        }
+        if self.has(flag::READONLY) && c & acl::SCRIPTING == 0 {
+            c |= acl::READ;
+        }
+        if self.has(flag::ADMIN) {
+            c |= acl::ADMIN | acl::DANGEROUS;
+        }
+        if self.has(flag::PUBSUB) {
+            c |= acl::PUBSUB;
+        }
+        if self.has(flag::FAST) {
+            c |= acl::FAST;
+        }
+        if self.has(flag::BLOCKING) {
+            c |= acl::BLOCKING;
+        }
+        if c & acl::FAST == 0 {
+            c |= acl::SLOW;
+        }
+        c
+    }
+
+    /// Argument indexes of the keys in `argc` arguments.
+    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let (first, step) = (self.first_key, self.step.max(1) as usize);
+        let last = if self.last_key < 0 { argc as i32 + self.last_key } else { self.last_key.min(argc as i32 - 1) };
+        let (start, end) = if first > 0 && last >= first { (first as usize, last as usize + 1) } else { (0, 0) };
+        (start..end).step_by(step)
+    }
+
+    /// The command name for error messages: `get`, `client|setname`.
+    pub fn full_name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// Builds a table entry; families list theirs with it, one line each plus docs.
+#[allow(clippy::too_many_arguments)]
+pub const fn command(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    acl: u32,
+    keys: (i32, i32, i32),
+    exec: Exec,
+    group: &'static str,
+    since: &'static str,
+    complexity: &'static str,
+    summary: &'static str,
+) -> Command {
+    Command {
+        name,
+        arity,
+        flags,
+        acl,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        exec,
+        doc: Doc { summary, since, group, complexity },
+        subcommands: &[],
+    }
+}
+
+/// Builds a container entry (`CLIENT`, `CONFIG`, …).
+pub const fn container(
+    name: &'static str,
+    acl: u32,
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    subcommands: &'static [Command],
+) -> Command {
+    Command {
+        name,
+        arity: -2,
+        flags: 0,
+        acl,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        exec: Exec::Container,
+        doc: Doc { summary, since, group, complexity: "Depends on subcommand." },
+        subcommands,
+    }
+}
+
+/// What the connection layer hands to [`ConnHandler`]s and merges.
+pub struct ConnCtx<'a> {
+    pub client: &'a Rc<Client>,
+    pub shared: &'a Arc<Shared>,
+    pub shard_id: usize,
+    /// Set by handlers; the connection acts on it once the batch is written.
+    pub after: &'a mut After,
+}
+
+/// What a connection does after writing the current batch's replies.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct After {
+    pub close: bool,
+    pub monitor: bool,
+}
+
+/// A command's place in the registry: its entry and a dense id for stats.
+#[derive(Clone, Copy)]
+pub struct Resolved {
+    pub cmd: &'static Command,
+    pub id: u16,
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.cmd.name, self.id)
+    }
+}
+
+struct Named {
+    resolved: Resolved,
+    subs: HashMap<Box<[u8]>, Resolved, ahash::RandomState>,
+}
+
+pub struct Registry {
+    by_name: HashMap<Box<[u8]>, Named, ahash::RandomState>,
+    /// Every entry, subcommands included, indexed by id.
+    all: Vec<&'static Command>,
+    /// Top-level entries in table order, for `COMMAND`.
+    top: Vec<&'static Command>,
+}
+
+/// Every family's table, in the order `COMMAND` lists them.
+fn families() -> [&'static [Command]; 5] {
+    [strings::COMMANDS, keys::COMMANDS, connection::COMMANDS, server::COMMANDS, introspect::COMMANDS]
+}
+
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut r = Registry { by_name: HashMap::default(), all: Vec::new(), top: Vec::new() };
+        for cmd in families().into_iter().flatten() {
+            let resolved = Resolved { cmd, id: r.all.len() as u16 };
+            r.all.push(cmd);
+            r.top.push(cmd);
+            let mut subs = HashMap::default();
+            for sub in cmd.subcommands {
+                let short = sub.name.rsplit('|').next().unwrap_or(sub.name);
+                subs.insert(short.as_bytes().into(), Resolved { cmd: sub, id: r.all.len() as u16 });
+                r.all.push(sub);
+            }
+            r.by_name.insert(cmd.name.as_bytes().into(), Named { resolved, subs });
+        }
+        r
+    })
+}
+
+/// Why a request could not be matched to a runnable command; the texts are
+/// Redis's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    Unknown(String),
+    UnknownSubcommand(String),
+    Arity(&'static str),
+}
+
+impl std::fmt::Display for LookupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LookupError::Unknown(s) | LookupError::UnknownSubcommand(s) => f.write_str(s),
+            LookupError::Arity(name) => {
+                write!(f, "ERR wrong number of arguments for '{}' command", name)
+            }
+        }
+    }
+}
+
+impl Registry {
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    pub fn by_id(&self, id: u16) -> &'static Command {
+        self.all[id as usize]
+    }
+
+    pub fn all(&self) -> &[&'static Command] {
+        &self.all
+    }
+
+    pub fn top_level(&self) -> &[&'static Command] {
+        &self.top
+    }
+
+    /// A top-level command by name, case-insensitively.
+    pub fn find(&self, name: &[u8]) -> Option<&'static Command> {
+        self.named(name).map(|n| n.resolved.cmd)
+    }
+
+    fn named(&self, name: &[u8]) -> Option<&Named> {
+        let mut buf = [0u8; 32];
+        let lower = lowercase(name, &mut buf)?;
+        self.by_name.get(lower)
+    }
+
+    /// Resolves `args` (name first) to a runnable command, checking arity.
+    pub fn lookup(&self, args: &[Bytes]) -> Result<Resolved, LookupError> {
+        let name = &args[0];
+        let Some(named) = self.named(name) else {
+            return Err(LookupError::Unknown(unknown_command(args)));
+        };
+        let mut r = named.resolved;
+        // `COMMAND` alone is a command too; a bare container is an arity error.
+        let bare_ok = args.len() == 1 && !matches!(r.cmd.exec, Exec::Container);
+        if !named.subs.is_empty() && !bare_ok {
+            if args.len() < 2 {
+                return Err(LookupError::Arity(r.cmd.name));
+            }
+            let mut buf = [0u8; 32];
+            let sub = lowercase(&args[1], &mut buf).and_then(|s| named.subs.get(s));
+            r = match sub {
+                Some(s) => *s,
+                None => {
+                    return Err(LookupError::UnknownSubcommand(format!(
+                        "ERR unknown subcommand '{}'. Try {} HELP.",
+                        truncate_lossy(&args[1], 128),
+                        r.cmd.name.to_ascii_uppercase()
+                    )))
+                }
+            };
+        }
+        let (arity, argc) = (r.cmd.arity, args.len() as i32);
+        if (arity > 0 && argc != arity) || argc < -arity {
+            return Err(LookupError::Arity(r.cmd.name));
+        }
+        Ok(r)
+    }
+}
+
+fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
+    let out = buf.get_mut(..name.len())?;
+    for (o, c) in out.iter_mut().zip(name) {
+        *o = c.to_ascii_lowercase();
+    }
+    Some(out)
+}
+
+fn truncate_lossy(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+}
+
+/// `unknown command 'foo', with args beginning with: 'a' 'b' ` — Redis stops
+/// adding arguments once the list passes 128 characters.
+fn unknown_command(args: &[Bytes]) -> String {
+    let mut list = String::new();
+    for a in &args[1..] {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        list.push('\'');
+        list.push_str(&truncate_lossy(a, room));
+        list.push_str("' ");
+    }
+    format!("ERR unknown command '{}', with args beginning with: {}", truncate_lossy(&args[0], 128), list)
+}
+
+/// Shared reply texts, Redis's exact wording.
+pub mod err {
+    pub const SYNTAX: &str = "ERR syntax error";
+    pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+    pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+    pub const NOAUTH: &str = "NOAUTH Authentication required.";
+    pub const DB_RANGE: &str = "ERR DB index is out of range";
+}
+
+/// Parses a whole argument as Redis's `string2ll` does.
+pub fn parse_int(arg: &[u8]) -> Option<i64> {
+    crate::types::string::parse_i64(arg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<Bytes> {
+        v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+    }
+
+    #[test]
+    fn lookup_is_case_insensitive_and_checks_arity() {
+        let r = registry();
+        assert_eq!(r.lookup(&args(&["GeT", "k"])).unwrap().cmd.name, "get");
+        assert_eq!(
+            r.lookup(&args(&["get"])).unwrap_err().to_string(),
+            "ERR wrong number of arguments for 'get' command"
+        );
+        assert_eq!(
+            r.lookup(&args(&["client", "setname"])).unwrap_err().to_string(),
+            "ERR wrong number of arguments for 'client|setname' command"
+        );
+    }
+
+    #[test]
+    fn unknown_command_and_subcommand_texts() {
+        let r = registry();
+        assert_eq!(
+            r.lookup(&args(&["foo", "a", "b"])).unwrap_err().to_string(),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        assert_eq!(
+            r.lookup(&args(&["foo"])).unwrap_err().to_string(),
+            "ERR unknown command 'foo', with args beginning with: "
+        );
+        assert_eq!(
+            r.lookup(&args(&["client", "bar"])).unwrap_err().to_string(),
+            "ERR unknown subcommand 'bar'. Try CLIENT HELP."
+        );
+    }
+
+    #[test]
+    fn key_positions_follow_first_last_step() {
+        let r = registry();
+        let mset = r.find(b"mset").unwrap();
+        assert_eq!(mset.key_positions(5).collect::<Vec<_>>(), [1, 3]);
+        let del = r.find(b"del").unwrap();
+        assert_eq!(del.key_positions(4).collect::<Vec<_>>(), [1, 2, 3]);
+        let ping = r.find(b"ping").unwrap();
+        assert_eq!(ping.key_positions(2).count(), 0);
+    }
+}

@@ -1,0 +1,23 @@
+//! `shardis [FILE.conf] [--setting value ...]`
+
+use shardis::config::{Config, ConfigError};
+
+fn main() {
+    let config = match Config::from_args(std::env::args_os().skip(1)) {
+        Ok(c) => c,
+        Err(ConfigError::Clap(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("{}", e);
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = shardis::server::logging::init(&config) {
+        eprintln!("{}", e);
+        std::process::exit(1);
+    }
+    if let Err(e) = shardis::server::run(config) {
+        tracing::error!("{}", e);
+        eprintln!("shardis: {}", e);
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,188 @@
+//! A connected client as the rest of the server sees it: identity, the
+//! per-connection state commands change (db, protocol, name, auth), and a
+//! kill switch. Each core keeps a registry of the clients it accepted;
+//! `CLIENT LIST/KILL` ask every core.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::resp::Proto;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Suppress the reply of the next command only.
+    Skip,
+}
+
+pub struct ClientState {
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub db: usize,
+    pub proto: Proto,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    pub monitor: bool,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    /// Full name of the last command, e.g. `client|list`.
+    pub last_cmd: &'static str,
+    pub last_active: Instant,
+    pub qbuf: usize,
+}
+
+pub struct Client {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub fd: i32,
+    pub created: Instant,
+    pub state: RefCell<ClientState>,
+    killed: Cell<bool>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl Client {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32, authenticated: bool) -> Client {
+        let now = Instant::now();
+        Client {
+            id,
+            addr,
+            laddr,
+            fd,
+            created: now,
+            state: RefCell::new(ClientState {
+                name: None,
+                lib_name: None,
+                lib_ver: None,
+                db: 0,
+                proto: Proto::Resp2,
+                authenticated,
+                reply_mode: ReplyMode::On,
+                monitor: false,
+                no_evict: false,
+                no_touch: false,
+                last_cmd: "NULL",
+                last_active: now,
+                qbuf: 0,
+            }),
+            killed: Cell::new(false),
+            waker: Cell::new(None),
+        }
+    }
+
+    /// Asks the connection to close after its in-flight batch.
+    pub fn kill(&self) {
+        self.killed.set(true);
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+
+    pub fn is_killed(&self) -> bool {
+        self.killed.get()
+    }
+
+    /// Resolves once [`Client::kill`] was called: raced against socket reads.
+    pub fn killed(&self) -> Killed<'_> {
+        Killed(self)
+    }
+
+    /// The `CLIENT LIST` / `CLIENT INFO` line (Redis 7.2 fields).
+    pub fn info_line(&self, out: &mut String) {
+        use std::fmt::Write;
+        let s = self.state.borrow();
+        let now = Instant::now();
+        let mut flags = String::new();
+        if s.monitor {
+            flags.push('O');
+        }
+        if s.no_evict {
+            flags.push('e');
+        }
+        if s.no_touch {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let text = |b: &Option<Bytes>| b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+             qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+             cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            text(&s.name),
+            now.duration_since(self.created).as_secs(),
+            now.duration_since(s.last_active).as_secs(),
+            flags,
+            s.db,
+            s.qbuf,
+            s.last_cmd,
+            if s.proto == Proto::Resp3 { 3 } else { 2 },
+            text(&s.lib_name),
+            text(&s.lib_ver),
+        );
+    }
+}
+
+pub struct Killed<'a>(&'a Client);
+
+impl Future for Killed<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0.killed.get() {
+            return Poll::Ready(());
+        }
+        self.0.waker.set(Some(cx.waker().clone()));
+        Poll::Pending
+    }
+}
+
+/// The clients one core accepted, by id (ordered, so CLIENT LIST is too).
+#[derive(Default)]
+pub struct Clients {
+    by_id: BTreeMap<u64, Rc<Client>>,
+}
+
+impl Clients {
+    pub fn add(&mut self, c: Rc<Client>) {
+        self.by_id.insert(c.id, c);
+    }
+
+    pub fn remove(&mut self, id: u64) {
+        self.by_id.remove(&id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Rc<Client>> {
+        self.by_id.values()
+    }
+
+    pub fn kill_all(&self) {
+        for c in self.by_id.values() {
+            c.kill();
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! One client connection: read, parse, route, run, write — until the client
+//! leaves, is killed, or the server shuts down.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures::future::{select, Either};
+use futures::StreamExt;
+use tracing::{debug, warn};
+
+use crate::cmd::{err, flag, registry, After, ConnCtx, Exec, LookupError};
+use crate::resp::{ParseLimits, Parser, ProtocolError};
+use crate::server::client::{Client, ReplyMode};
+use crate::server::dispatch::{Pipeline, Target};
+use crate::server::monitor;
+use crate::server::shared::unix_us;
+use crate::server::transport;
+use crate::server::Core;
+use crate::slot::shard_of_key;
+
+pub struct Connection {
+    core: Rc<Core>,
+    client: Rc<Client>,
+    io: transport::Conn,
+    query: BytesMut,
+    parser: Parser,
+    args: Vec<Bytes>,
+    pipeline: Pipeline,
+    out: Vec<u8>,
+    after: After,
+    monitor: Option<futures::channel::mpsc::UnboundedReceiver<Bytes>>,
+    /// (shard, position) scratch for splitting multi-key commands.
+    keys: Vec<(usize, usize)>,
+}
+
+enum Event {
+    Read(std::io::Result<usize>),
+    Monitor(Option<Bytes>),
+    Killed,
+    Idle,
+}
+
+impl Connection {
+    pub fn new(core: Rc<Core>, io: transport::Conn, client: Rc<Client>) -> Connection {
+        let shards = core.shared.shards;
+        Connection {
+            core,
+            client,
+            io,
+            query: BytesMut::with_capacity(16 * 1024),
+            parser: Parser::new(),
+            args: Vec::new(),
+            pipeline: Pipeline::new(shards),
+            out: Vec::with_capacity(16 * 1024),
+            after: After::default(),
+            monitor: None,
+            keys: Vec::new(),
+        }
+    }
+
+    pub async fn serve(mut self) {
+        self.run().await;
+        if self.monitor.is_some() {
+            self.core.shared.monitors.remove(self.client.id);
+        }
+        self.io.close().await;
+    }
+
+    async fn run(&mut self) {
+        loop {
+            match self.next_event().await {
+                Event::Killed => return,
+                Event::Idle => {
+                    debug!(client = self.client.id, "closing idle client");
+                    return;
+                }
+                Event::Monitor(None) => self.monitor = None,
+                Event::Monitor(Some(line)) => {
+                    if self.io.write_all(&line).await.is_err() {
+                        return;
+                    }
+                }
+                Event::Read(Err(_)) | Event::Read(Ok(0)) => return,
+                Event::Read(Ok(n)) => {
+                    self.core.shard.borrow_mut().stats.net_input_bytes += n as u64;
+                    if !self.handle_input().await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn next_event(&mut self) -> Event {
+        let idle = {
+            let timeout = self.core.shard.borrow_mut().config.refresh(&self.core.shared).timeout;
+            async move {
+                if timeout == 0 {
+                    futures::future::pending::<()>().await
+                } else {
+                    glommio::timer::sleep(Duration::from_secs(timeout)).await
+                }
+            }
+        };
+        let is_monitor = self.monitor.is_some();
+        let read = self.io.read(&mut self.query);
+        let killed = self.client.killed();
+        let monitor = async {
+            match &mut self.monitor {
+                Some(rx) => rx.next().await,
+                None => futures::future::pending().await,
+            }
+        };
+        let read = std::pin::pin!(read);
+        let killed = std::pin::pin!(killed);
+        let monitor = std::pin::pin!(monitor);
+        let idle = std::pin::pin!(idle);
+        let first = select(select(read, killed), select(monitor, idle));
+        match first.await {
+            Either::Left((Either::Left((r, _)), _)) => Event::Read(r),
+            Either::Left((Either::Right(((), _)), _)) => Event::Killed,
+            Either::Right((Either::Left((m, _)), _)) => Event::Monitor(m),
+            Either::Right((Either::Right(((), _)), _)) if is_monitor => Event::Monitor(None),
+            Either::Right((Either::Right(((), _)), _)) => Event::Idle,
+        }
+    }
+
+    /// Parses and runs everything complete in the query buffer, writes the
+    /// replies in one go. False when the connection must close.
+    async fn handle_input(&mut self) -> bool {
+        let config = self.core.shard.borrow_mut().config.refresh(&self.core.shared).clone();
+        if self.query.len() as u64 > config.client_query_buffer_limit {
+            warn!(client = self.client.id, addr = %self.client.addr, "closing client that reached max query buffer length");
+            return false;
+        }
+        let mut protocol_error: Option<ProtocolError> = None;
+        while !self.after.close {
+            let limits = ParseLimits {
+                max_bulk_len: config.proto_max_bulk_len,
+                authenticated: self.client.state.borrow().authenticated,
+            };
+            match self.parser.next(&mut self.query, &mut self.args, &limits) {
+                Ok(Some(_)) => {
+                    let args = std::mem::take(&mut self.args);
+                    self.route(&args);
+                    self.args = args;
+                    self.args.clear();
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    protocol_error = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(need) = self.parser.bulk_remaining() {
+            // One allocation for a big value instead of doubling in steps.
+            self.query.reserve(need.min(config.proto_max_bulk_len as usize + 2));
+        }
+        {
+            let mut state = self.client.state.borrow_mut();
+            state.qbuf = self.query.len();
+            state.last_active = Instant::now();
+        }
+        if !self.pipeline.is_empty() {
+            let shared = self.core.shared.clone();
+            let mut ctx =
+                ConnCtx { client: &self.client, shared: &shared, shard_id: self.core.id, after: &mut self.after };
+            self.pipeline.run(&self.core, &mut ctx, &mut self.out).await;
+        }
+        if let Some(e) = &protocol_error {
+            debug!(client = self.client.id, error = %e, "protocol error");
+            e.write_reply(&mut self.out);
+        }
+        if !self.out.is_empty() {
+            self.core.shard.borrow_mut().stats.net_output_bytes += self.out.len() as u64;
+            let written = self.io.write_all(&self.out).await;
+            self.out.clear();
+            if written.is_err() {
+                return false;
+            }
+        }
+        if self.after.monitor && self.monitor.is_none() {
+            self.client.state.borrow_mut().monitor = true;
+            self.monitor = Some(self.core.shared.monitors.add(self.client.id));
+        }
+        protocol_error.is_none() && !self.after.close && !self.client.is_killed()
+    }
+
+    /// Sends one parsed command on its way: answered here, or queued for the
+    /// shard(s) that own its keys.
+    fn route(&mut self, args: &[Bytes]) {
+        let resolved = match registry().lookup(args) {
+            Ok(r) => r,
+            Err(e) => {
+                let id = match &e {
+                    LookupError::Arity(name) => {
+                        registry().find(name.split('|').next().unwrap_or(name).as_bytes()).map(|_| 0)
+                    }
+                    _ => None,
+                };
+                self.core.shard.borrow_mut().stats.record_rejected(id.and(None));
+                let proto = self.client.state.borrow().proto;
+                return self.pipeline.answer(proto, |r| r.error(&e.to_string()));
+            }
+        };
+        let cmd = resolved.cmd;
+        let (db, proto, authenticated, mode_before) = {
+            let s = self.client.state.borrow();
+            (s.db, s.proto, s.authenticated, s.reply_mode)
+        };
+        if !authenticated && !cmd.has(flag::NO_AUTH) {
+            self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id));
+            return self.pipeline.answer(proto, |r| r.error(err::NOAUTH));
+        }
+        if self.core.shared.monitors.active() && !cmd.has(flag::ADMIN | flag::SKIP_MONITOR) {
+            self.feed_monitors(db, cmd.name, args);
+        }
+        self.client.state.borrow_mut().last_cmd = cmd.name;
+        let target = Target { db: db as u16, proto, client_id: self.client.id };
+        let shards = self.core.shared.shards;
+        match cmd.exec {
+            Exec::Conn(handler) => {
+                let started = Instant::now();
+                let shared = self.core.shared.clone();
+                let mut ctx =
+                    ConnCtx { client: &self.client, shared: &shared, shard_id: self.core.id, after: &mut self.after };
+                let mut failed = false;
+                self.pipeline.answer(proto, |reply| {
+                    let before = reply.buf.len();
+                    handler(&mut ctx, args, reply);
+                    failed = reply.buf.get(before) == Some(&b'-');
+                });
+                let usec = started.elapsed().as_micros() as u64;
+                self.core.shard.borrow_mut().stats.record_call(resolved.id, usec, failed);
+            }
+            Exec::Keyed(_) => {
+                let shard = match cmd.first_key {
+                    k if k > 0 && (k as usize) < args.len() => shard_of_key(&args[k as usize], shards),
+                    _ => self.core.id,
+                };
+                self.pipeline.to_shard(shard, resolved, target, args);
+            }
+            Exec::MultiKey(_, merge) => {
+                let step = cmd.step.max(1) as usize;
+                if step > 1 && !(args.len() - cmd.first_key as usize).is_multiple_of(step) {
+                    self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id));
+                    let msg = LookupError::Arity(cmd.name).to_string();
+                    return self.pipeline.answer(proto, |r| r.error(&msg));
+                }
+                self.keys.clear();
+                self.keys.extend(cmd.key_positions(args.len()).map(|p| (p, shard_of_key(&args[p], shards))));
+                let first = self.keys.first().map_or(self.core.id, |k| k.1);
+                if self.keys.iter().all(|k| k.1 == first) {
+                    self.pipeline.to_shard(first, resolved, target, args);
+                } else {
+                    self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, false);
+                    let keys = std::mem::take(&mut self.keys);
+                    self.pipeline.split_by_key(resolved, merge, target, args, &keys);
+                    self.keys = keys;
+                }
+            }
+            Exec::AllShards(_, merge) => {
+                self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, false);
+                self.pipeline.to_all_shards(resolved, merge, target, args);
+            }
+            Exec::Container => unreachable!("lookup resolves containers to their subcommands"),
+        }
+        self.apply_reply_mode(mode_before);
+    }
+
+    /// CLIENT REPLY: OFF hides every reply until ON; SKIP hides the next one.
+    fn apply_reply_mode(&mut self, before: ReplyMode) {
+        let mut s = self.client.state.borrow_mut();
+        let hide = match before {
+            ReplyMode::On => false,
+            ReplyMode::Off => s.reply_mode == ReplyMode::Off,
+            ReplyMode::Skip => {
+                if s.reply_mode == ReplyMode::Skip {
+                    s.reply_mode = ReplyMode::On;
+                }
+                true
+            }
+        };
+        if hide {
+            self.pipeline.hide_last();
+        }
+    }
+
+    fn feed_monitors(&self, db: usize, name: &str, args: &[Bytes]) {
+        let addr = self.client.addr.to_string();
+        let line = if name == "auth" || name == "hello" {
+            // Never show credentials.
+            let redacted: Vec<Bytes> = std::iter::once(args[0].clone())
+                .chain(args[1..].iter().map(|_| Bytes::from_static(b"(redacted)")))
+                .collect();
+            monitor::format_line(unix_us(), db, &addr, &redacted)
+        } else {
+            monitor::format_line(unix_us(), db, &addr, args)
+        };
+        self.core.shared.monitors.feed(line);
+    }
+}

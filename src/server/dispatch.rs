@@ -1,0 +1,323 @@
+//! The data path between a connection and the shards.
+//!
+//! A connection parses everything its last read delivered and *routes* each
+//! command into a [`Pipeline`]: commands on one shard's keys go to that
+//! shard's [`ShardBatch`]; multi-key and whole-keyspace commands are split
+//! into one part per shard and merged later; connection commands answer at
+//! once. Then the pipeline is *run*: one mesh message per remote destination
+//! shard, the home shard's batch executed inline meanwhile, and the replies
+//! re-assembled in the client's order into one buffer for one write.
+
+use std::mem;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::channel::oneshot;
+
+use crate::cmd::{registry, ConnCtx, Exec, Merge, Resolved};
+use crate::resp::{Proto, Reply};
+use crate::server::merge;
+use crate::server::shared::unix_ms;
+use crate::server::Core;
+use crate::shard::{Shard, ShardCtx};
+
+/// One command of a batch; its arguments are `args[start..start + argc]`.
+pub struct ShardCmd {
+    pub id: u16,
+    pub start: u32,
+    pub argc: u32,
+    pub db: u16,
+    pub proto: Proto,
+    /// False for one part of a split command: the coordinator counts it once.
+    pub counted: bool,
+    pub client_id: u64,
+}
+
+/// The commands one pipeline sends to one shard, in client order.
+#[derive(Default)]
+pub struct ShardBatch {
+    pub args: Vec<Bytes>,
+    pub cmds: Vec<ShardCmd>,
+}
+
+impl ShardBatch {
+    fn push(&mut self, cmd: ShardCmd, args: impl IntoIterator<Item = Bytes>) -> u32 {
+        let start = self.args.len() as u32;
+        self.args.extend(args);
+        self.cmds.push(ShardCmd { start, argc: self.args.len() as u32 - start, ..cmd });
+        self.cmds.len() as u32 - 1
+    }
+
+    fn clear(&mut self) {
+        self.args.clear();
+        self.cmds.clear();
+    }
+}
+
+/// A batch's replies: RESP frames back to back, `ends[i]` closing the i-th.
+#[derive(Default)]
+pub struct BatchOutput {
+    pub buf: Vec<u8>,
+    pub ends: Vec<u32>,
+}
+
+impl BatchOutput {
+    pub fn reply(&self, i: u32) -> &[u8] {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.buf[start..self.ends[i] as usize]
+    }
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.ends.clear();
+    }
+
+    /// What a connection answers when a shard could not run its batch.
+    fn unavailable(n: usize) -> BatchOutput {
+        let mut out = BatchOutput::default();
+        for _ in 0..n {
+            out.buf.extend_from_slice(b"-ERR shard unavailable (server shutting down)\r\n");
+            out.ends.push(out.buf.len() as u32);
+        }
+        out
+    }
+}
+
+/// The mesh message: a batch to run, and where to send its replies.
+pub struct ShardRequest {
+    pub batch: ShardBatch,
+    pub done: oneshot::Sender<BatchOutput>,
+}
+
+/// Runs a batch on the shard that owns it: synchronous, in order.
+pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
+    let now = unix_ms();
+    let registry = registry();
+    for c in &batch.cmds {
+        let cmd = registry.by_id(c.id);
+        let args = &batch.args[c.start as usize..(c.start + c.argc) as usize];
+        let before = out.buf.len();
+        let started = Instant::now();
+        match cmd.exec {
+            Exec::Keyed(h) | Exec::MultiKey(h, _) | Exec::AllShards(h, _) => {
+                let mut reply = Reply::new(&mut out.buf, c.proto);
+                let mut ctx = ShardCtx { shard: &mut *shard, db: c.db as usize, now, client_id: c.client_id };
+                h(&mut ctx, args, &mut reply);
+            }
+            // Routing never sends these to a shard.
+            Exec::Conn(_) | Exec::Container => {
+                Reply::new(&mut out.buf, c.proto).error("ERR internal routing error");
+            }
+        }
+        if c.counted {
+            let failed = out.buf.get(before) == Some(&b'-');
+            shard.stats.record_call(c.id, started.elapsed().as_micros() as u64, failed);
+        }
+        out.ends.push(out.buf.len() as u32);
+    }
+}
+
+enum Source {
+    /// Answered by the connection itself: `inline[start..end]`.
+    Inline { start: u32, end: u32 },
+    /// The `idx`-th reply of `shard`'s batch.
+    Shard { shard: u16, idx: u32 },
+    /// Parts from several shards, merged.
+    Split(u32),
+}
+
+struct Slot {
+    src: Source,
+    hidden: bool,
+}
+
+struct Split {
+    merge: Merge,
+    proto: Proto,
+    /// Ranges into `Pipeline::{parts, owners, split_args}`.
+    parts: (u32, u32),
+    owners: (u32, u32),
+    args: (u32, u32),
+}
+
+/// One round of a connection's commands on their way to the shards.
+pub struct Pipeline {
+    batches: Vec<ShardBatch>,
+    outputs: Vec<BatchOutput>,
+    slots: Vec<Slot>,
+    inline: Vec<u8>,
+    splits: Vec<Split>,
+    parts: Vec<(u16, u32)>,
+    owners: Vec<u16>,
+    split_args: Vec<Bytes>,
+}
+
+/// Where a command's reply goes: its protocol, db and client.
+#[derive(Clone, Copy)]
+pub struct Target {
+    pub db: u16,
+    pub proto: Proto,
+    pub client_id: u64,
+}
+
+impl Pipeline {
+    pub fn new(shards: usize) -> Pipeline {
+        Pipeline {
+            batches: (0..shards).map(|_| ShardBatch::default()).collect(),
+            outputs: (0..shards).map(|_| BatchOutput::default()).collect(),
+            slots: Vec::new(),
+            inline: Vec::new(),
+            splits: Vec::new(),
+            parts: Vec::new(),
+            owners: Vec::new(),
+            split_args: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Answers a command in the connection: `write` fills the reply.
+    pub fn answer(&mut self, proto: Proto, write: impl FnOnce(&mut Reply)) {
+        let start = self.inline.len() as u32;
+        write(&mut Reply::new(&mut self.inline, proto));
+        self.slots.push(Slot { src: Source::Inline { start, end: self.inline.len() as u32 }, hidden: false });
+    }
+
+    /// Suppresses the reply of the command routed last (CLIENT REPLY OFF/SKIP).
+    pub fn hide_last(&mut self) {
+        if let Some(s) = self.slots.last_mut() {
+            s.hidden = true;
+        }
+    }
+
+    fn shard_cmd(r: Resolved, t: Target, counted: bool) -> ShardCmd {
+        ShardCmd { id: r.id, start: 0, argc: 0, db: t.db, proto: t.proto, counted, client_id: t.client_id }
+    }
+
+    /// A command that runs whole on one shard.
+    pub fn to_shard(&mut self, shard: usize, r: Resolved, t: Target, args: &[Bytes]) {
+        let idx = self.batches[shard].push(Self::shard_cmd(r, t, true), args.iter().cloned());
+        self.slots.push(Slot { src: Source::Shard { shard: shard as u16, idx }, hidden: false });
+    }
+
+    /// A multi-key command: each shard gets the command over its own key
+    /// groups (`keys` are (position, shard) pairs, groups `step` long).
+    pub fn split_by_key(&mut self, r: Resolved, merge: Merge, t: Target, args: &[Bytes], keys: &[(usize, usize)]) {
+        let step = r.cmd.step.max(1) as usize;
+        let parts_start = self.parts.len() as u32;
+        let owners_start = self.owners.len() as u32;
+        let mut part_of_shard = vec![u16::MAX; self.batches.len()];
+        for &(pos, shard) in keys {
+            if part_of_shard[shard] == u16::MAX {
+                part_of_shard[shard] = (self.parts.len() as u32 - parts_start) as u16;
+                let idx = self.batches[shard].push(Self::shard_cmd(r, t, false), [args[0].clone()]);
+                self.parts.push((shard as u16, idx));
+            }
+            let batch = &mut self.batches[shard];
+            batch.args.extend(args[pos..pos + step].iter().cloned());
+            if let Some(last) = batch.cmds.last_mut() {
+                last.argc += step as u32;
+            }
+            self.owners.push(part_of_shard[shard]);
+        }
+        self.push_split(merge, t.proto, parts_start, owners_start, args);
+    }
+
+    /// A command every shard runs with the same arguments.
+    pub fn to_all_shards(&mut self, r: Resolved, merge: Merge, t: Target, args: &[Bytes]) {
+        let parts_start = self.parts.len() as u32;
+        for shard in 0..self.batches.len() {
+            let idx = self.batches[shard].push(Self::shard_cmd(r, t, false), args.iter().cloned());
+            self.parts.push((shard as u16, idx));
+        }
+        let owners_start = self.owners.len() as u32;
+        self.push_split(merge, t.proto, parts_start, owners_start, args);
+    }
+
+    fn push_split(&mut self, merge: Merge, proto: Proto, parts_start: u32, owners_start: u32, args: &[Bytes]) {
+        let args_start = self.split_args.len() as u32;
+        self.split_args.extend(args.iter().cloned());
+        self.splits.push(Split {
+            merge,
+            proto,
+            parts: (parts_start, self.parts.len() as u32),
+            owners: (owners_start, self.owners.len() as u32),
+            args: (args_start, self.split_args.len() as u32),
+        });
+        self.slots.push(Slot { src: Source::Split(self.splits.len() as u32 - 1), hidden: false });
+    }
+
+    /// Sends every remote batch (one message per shard), runs the home
+    /// shard's batch inline, waits for the rest, and appends every reply in
+    /// client order to `out`.
+    pub async fn run(&mut self, core: &Core, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
+        let home = core.id;
+        let mut pending = Vec::new();
+        for shard in 0..self.batches.len() {
+            if shard == home || self.batches[shard].cmds.is_empty() {
+                continue;
+            }
+            let batch = mem::take(&mut self.batches[shard]);
+            let n = batch.cmds.len();
+            let (done, rx) = oneshot::channel();
+            match core.mesh.send_to(shard, ShardRequest { batch, done }).await {
+                Ok(()) => pending.push((shard, n, Some(rx))),
+                Err(_) => pending.push((shard, n, None)),
+            }
+        }
+        if !self.batches[home].cmds.is_empty() {
+            execute(&mut core.shard.borrow_mut(), &self.batches[home], &mut self.outputs[home]);
+            self.batches[home].clear();
+        }
+        for (shard, n, rx) in pending {
+            let output = match rx {
+                Some(rx) => rx.await.ok(),
+                None => None,
+            };
+            self.outputs[shard] = output.unwrap_or_else(|| BatchOutput::unavailable(n));
+        }
+        self.assemble(ctx, out);
+        self.clear();
+    }
+
+    fn assemble(&mut self, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
+        for slot in &self.slots {
+            if slot.hidden {
+                continue;
+            }
+            match slot.src {
+                Source::Inline { start, end } => out.extend_from_slice(&self.inline[start as usize..end as usize]),
+                Source::Shard { shard, idx } => out.extend_from_slice(self.outputs[shard as usize].reply(idx)),
+                Source::Split(i) => {
+                    let s = &self.splits[i as usize];
+                    let parts: Vec<&[u8]> = self.parts[s.parts.0 as usize..s.parts.1 as usize]
+                        .iter()
+                        .map(|&(shard, idx)| self.outputs[shard as usize].reply(idx))
+                        .collect();
+                    let owners = &self.owners[s.owners.0 as usize..s.owners.1 as usize];
+                    let args = &self.split_args[s.args.0 as usize..s.args.1 as usize];
+                    merge::merge(s.merge, ctx, args, &parts, owners, &mut Reply::new(out, s.proto));
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.inline.clear();
+        self.splits.clear();
+        self.parts.clear();
+        self.owners.clear();
+        self.split_args.clear();
+        for o in &mut self.outputs {
+            o.clear();
+        }
+    }
+}

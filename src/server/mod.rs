@@ -1,0 +1,343 @@
+//! The runtime: one glommio executor per shard pinned to its core, every
+//! shard listening on the same port (SO_REUSEPORT), a full channel mesh
+//! between shards, and the main thread watching signals and shutdown.
+
+pub mod client;
+pub mod conn;
+pub mod dispatch;
+pub mod logging;
+pub mod merge;
+pub mod monitor;
+pub mod shared;
+pub mod transport;
+
+mod lockfile;
+
+use std::cell::{Cell, RefCell};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use futures::channel::oneshot;
+
+use glommio::channels::channel_mesh::{MeshBuilder, Senders};
+use glommio::{LocalExecutorBuilder, Placement};
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::shard::Shard;
+use client::Client;
+use dispatch::{execute, BatchOutput, ShardRequest};
+use shared::{Control, Shared};
+
+/// What one executor owns, shared by the tasks running on it.
+pub struct Core {
+    pub id: usize,
+    pub shared: Arc<Shared>,
+    pub shard: RefCell<Shard>,
+    pub mesh: Senders<ShardRequest>,
+    /// Connections still open on this core (shutdown waits for them).
+    connections: Cell<usize>,
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Mesh queue depth per pair of shards: a full queue makes senders wait,
+/// never the receive loop.
+const MESH_QUEUE: usize = 1024;
+
+/// Runs the server until shutdown. Blocks the calling thread.
+pub fn run(config: Config) -> Result<(), StartError> {
+    let shards = match config.shards {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n,
+    };
+    let addrs = listen_addrs(&config)?;
+    std::fs::create_dir_all(&config.dir)
+        .map_err(|e| StartError(format!("Can't create the data directory {}: {}", config.dir.display(), e)))?;
+    let _lock = lockfile::Lock::take(&config.dir)?;
+    for addr in &addrs {
+        transport::probe_free(*addr).map_err(|e| {
+            StartError(format!(
+                "Could not listen on {}: {} (is another shardis or redis-server running on this port?)",
+                addr, e
+            ))
+        })?;
+    }
+    let io_memory = io_memory(&config, shards)?;
+    let (control_tx, control_rx) = mpsc::channel();
+    let shared = Arc::new(Shared::new(config.clone(), shards, control_tx));
+    watch_signals(shared.clone());
+
+    let mesh = MeshBuilder::full(shards, MESH_QUEUE);
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let draining = Arc::new(AtomicUsize::new(shards));
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+    let mut stops = Vec::new();
+    let mut handles = Vec::new();
+    for i in 0..shards {
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        stops.push(stop_tx);
+        let (shared, mesh, addrs, draining, ready) =
+            (shared.clone(), mesh.clone(), addrs.clone(), draining.clone(), ready_tx.clone());
+        let builder = LocalExecutorBuilder::new(Placement::Fixed(i % cpus))
+            .name(&format!("shard-{}", i))
+            .io_memory(io_memory)
+            .preempt_timer(Duration::from_millis(config.preempt_timer.max(1)))
+            .spin_before_park(Duration::from_micros(config.spin_before_park));
+        let handle = builder
+            .spawn(move || async move { shard_main(shared, mesh, addrs, stop_rx, draining, ready).await })
+            .map_err(|e| StartError(start_failure(&e.to_string(), io_memory, shards)))?;
+        handles.push(handle);
+    }
+    drop(ready_tx);
+    for _ in 0..shards {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let msg = start_failure(&e, io_memory, shards);
+                for s in stops {
+                    let _ = s.send(());
+                }
+                return Err(StartError(msg));
+            }
+            Err(_) => return Err(StartError("a shard failed to start".into())),
+        }
+    }
+    info!(
+        port = config.port,
+        shards,
+        bind = %addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" "),
+        "Ready to accept connections tcp"
+    );
+
+    // The main thread only waits for the word to stop.
+    let save = match control_rx.recv() {
+        Ok(Control::Shutdown { save }) => save,
+        Err(_) => None,
+    };
+    info!(?save, "shutting down: closing clients and stopping shards");
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    for h in handles {
+        if let Err(e) = h.join() {
+            error!("shard exited with an error: {}", e);
+        }
+    }
+    info!("shardis is now ready to exit, bye bye...");
+    Ok(())
+}
+
+/// Every `bind` address with the port; `*` means all IPv4 interfaces.
+fn listen_addrs(config: &Config) -> Result<Vec<SocketAddr>, StartError> {
+    if config.port == 0 {
+        return Err(StartError("port 0 is not supported: shardis serves TCP only".into()));
+    }
+    let mut out = Vec::new();
+    for b in &config.bind {
+        let host = b.trim_start_matches('-');
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let resolved = (host, config.port)
+            .to_socket_addrs()
+            .map_err(|e| StartError(format!("Invalid bind address '{}': {}", b, e)))?;
+        out.extend(resolved.take(1));
+    }
+    if out.is_empty() {
+        return Err(StartError("no bind address".into()));
+    }
+    Ok(out)
+}
+
+/// glommio registers `io_memory` with three rings per shard; all of it must
+/// fit under `ulimit -l`. Auto-sizing takes a share of the limit.
+fn io_memory(config: &Config, shards: usize) -> Result<usize, StartError> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills the struct we own.
+    unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) };
+    let memlock = lim.rlim_cur;
+    const MIN: u64 = 512 * 1024;
+    if memlock < MIN {
+        return Err(StartError(format!(
+            "the locked-memory limit (ulimit -l) is {} KiB; shardis needs at least {} KiB: raise it \
+             (ulimit -l, systemd LimitMEMLOCK=) or run with CAP_IPC_LOCK",
+            memlock / 1024,
+            MIN / 1024
+        )));
+    }
+    if config.io_memory > 0 {
+        return Ok(config.io_memory as usize);
+    }
+    // Half the limit for the registered buffers, the rest for rings and margin.
+    let share = (memlock / 2 / (3 * shards as u64)).clamp(64 * 1024, 10 << 20);
+    Ok((share & !4095) as usize)
+}
+
+fn start_failure(e: &str, io_memory: usize, shards: usize) -> String {
+    if e.contains("MemLock") || e.contains("memlock") || e.contains("Cannot allocate memory") {
+        format!(
+            "{}: glommio could not lock memory for {} shards × 3 rings × io-memory {} KiB; raise ulimit -l \
+             (systemd LimitMEMLOCK=) to at least {} KiB, or lower io-memory / shards",
+            e,
+            shards,
+            io_memory / 1024,
+            2 * 3 * shards * io_memory / 1024
+        )
+    } else {
+        e.to_string()
+    }
+}
+
+/// SIGTERM and SIGINT ask the main thread to shut down, once; a second one
+/// while shutting down exits at once.
+fn watch_signals(shared: Arc<Shared>) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::iterator::Signals;
+    let mut signals = match Signals::new([SIGTERM, SIGINT]) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!("cannot install signal handlers: {}", e);
+            return;
+        }
+    };
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut seen = false;
+            for sig in signals.forever() {
+                if seen {
+                    warn!("second signal: exiting now");
+                    std::process::exit(1);
+                }
+                seen = true;
+                let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+                info!("Received {} scheduling shutdown...", name);
+                shared.control(Control::Shutdown { save: None });
+            }
+        })
+        .ok();
+}
+
+async fn shard_main(
+    shared: Arc<Shared>,
+    mesh: MeshBuilder<ShardRequest, glommio::channels::channel_mesh::Full>,
+    addrs: Vec<SocketAddr>,
+    stop: oneshot::Receiver<()>,
+    draining: Arc<AtomicUsize>,
+    ready: mpsc::Sender<Result<(), String>>,
+) {
+    let (senders, mut receivers) = match mesh.join().await {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = ready.send(Err(format!("joining the shard mesh: {}", e)));
+            return;
+        }
+    };
+    // The shard id is the mesh peer id: routing (slot mod N) and the mesh agree.
+    let id = senders.peer_id();
+    let backlog = shared.config().tcp_backlog;
+    let mut listeners = Vec::new();
+    for addr in &addrs {
+        match transport::bind(*addr, backlog) {
+            Ok(l) => listeners.push(l),
+            Err(e) => {
+                let _ = ready.send(Err(format!("Could not listen on {}: {}", addr, e)));
+                return;
+            }
+        }
+    }
+    let core = Rc::new(Core {
+        id,
+        shared: shared.clone(),
+        shard: RefCell::new(Shard::new(id, shared.clone())),
+        mesh: senders,
+        connections: Cell::new(0),
+    });
+    for (peer, rx) in receivers.streams() {
+        let core = core.clone();
+        glommio::spawn_local(async move {
+            while let Some(req) = rx.recv().await {
+                let mut out = BatchOutput::default();
+                execute(&mut core.shard.borrow_mut(), &req.batch, &mut out);
+                let _ = req.done.send(out);
+            }
+            tracing::trace!(shard = core.id, peer, "mesh receiver closed");
+        })
+        .detach();
+    }
+    let _ = ready.send(Ok(()));
+    drop(ready);
+
+    let accepting: Vec<_> = listeners.into_iter().map(|l| glommio::spawn_local(accept_loop(core.clone(), l))).collect();
+    let _ = stop.await;
+    for task in accepting {
+        task.cancel().await;
+    }
+    core.shard.borrow().clients.kill_all();
+    while core.connections.get() > 0 {
+        glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+    // Keep serving other shards' batches until every shard drained its clients.
+    draining.fetch_sub(1, Ordering::AcqRel);
+    while draining.load(Ordering::Acquire) > 0 {
+        glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn accept_loop(core: Rc<Core>, listener: transport::Listener) {
+    loop {
+        let io = match listener.accept().await {
+            Ok(io) => io,
+            Err(e) => {
+                warn!("accept failed: {}", e);
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let shared = &core.shared;
+        let (maxclients, needs_auth) = {
+            let mut shard = core.shard.borrow_mut();
+            shard.stats.connections_received += 1;
+            let c = shard.config.refresh(shared);
+            (c.maxclients, c.requirepass.is_some())
+        };
+        if shared.connected_clients.fetch_add(1, Ordering::AcqRel) >= maxclients {
+            shared.connected_clients.fetch_sub(1, Ordering::AcqRel);
+            shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+            glommio::spawn_local(async move {
+                let mut io = io;
+                let _ = io.write_all(b"-ERR max number of clients reached\r\n").await;
+                io.close().await;
+            })
+            .detach();
+            continue;
+        }
+        let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+        let client = Rc::new(Client::new(id, io.peer, io.local, io.fd(), !needs_auth));
+        core.shard.borrow_mut().clients.add(client.clone());
+        core.connections.set(core.connections.get() + 1);
+        let core2 = core.clone();
+        glommio::spawn_local(async move {
+            conn::Connection::new(core2.clone(), io, client).serve().await;
+            core2.shard.borrow_mut().clients.remove(id);
+            core2.connections.set(core2.connections.get() - 1);
+            core2.shared.connected_clients.fetch_sub(1, Ordering::AcqRel);
+        })
+        .detach();
+    }
+}
