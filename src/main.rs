@@ -15,8 +15,11 @@ fn main() {
         eprintln!("{}", e);
         std::process::exit(1);
     }
+    let logs_to_file = !config.logfile.is_empty();
     if let Err(e) = shardis::server::run(config) {
-        tracing::error!("{}", e);
+        if logs_to_file {
+            tracing::error!("{}", e);
+        }
         eprintln!("shardis: {}", e);
         std::process::exit(1);
     }

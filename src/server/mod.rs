@@ -126,7 +126,7 @@ pub fn run(config: Config) -> Result<(), StartError> {
         Ok(Control::Shutdown { save }) => save,
         Err(_) => None,
     };
-    info!(?save, "shutting down: closing clients and stopping shards");
+    tracing::debug!(?save, "shutting down: closing clients and stopping shards");
     for stop in stops {
         let _ = stop.send(());
     }
@@ -226,7 +226,7 @@ fn watch_signals(shared: Arc<Shared>) {
                 }
                 seen = true;
                 let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
-                info!("Received {} scheduling shutdown...", name);
+                tracing::debug!("Received {} scheduling shutdown...", name);
                 shared.control(Control::Shutdown { save: None });
             }
         })
@@ -301,7 +301,8 @@ async fn shard_main(
 
 async fn accept_loop(core: Rc<Core>, listener: transport::Listener) {
     loop {
-        let io = match listener.accept().await {
+        let keepalive = core.shard.borrow_mut().config.refresh(&core.shared).tcp_keepalive;
+        let io = match listener.accept(keepalive).await {
             Ok(io) => io,
             Err(e) => {
                 warn!("accept failed: {}", e);

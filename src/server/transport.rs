@@ -50,9 +50,18 @@ pub fn probe_free(addr: SocketAddr) -> io::Result<()> {
 }
 
 impl Listener {
-    pub async fn accept(&self) -> io::Result<Conn> {
+    /// `keepalive`: seconds between TCP keepalive probes (0 = off), Redis's
+    /// `tcp-keepalive`.
+    pub async fn accept(&self, keepalive: u64) -> io::Result<Conn> {
         let stream = self.inner.accept().await.map_err(io::Error::from)?;
         let _ = stream.set_nodelay(true);
+        if keepalive > 0 {
+            // SAFETY: the fd stays open while `stream` lives; BorrowedFd is scoped here.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(stream.as_raw_fd()) };
+            let sock = socket2::SockRef::from(&fd);
+            let every = std::time::Duration::from_secs(keepalive);
+            let _ = sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(every).with_interval(every / 3));
+        }
         let peer = stream.peer_addr().map_err(io::Error::from)?;
         let local = stream.local_addr().map_err(io::Error::from)?;
         Ok(Conn { stream, peer, local, chunk: vec![0; READ_CHUNK] })
