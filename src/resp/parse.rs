@@ -29,6 +29,9 @@ const UNAUTH_MAX_BULK: i64 = 16384;
 /// Redis sizes argv as min(count, 1024) up front: the count is the client's
 /// claim, so never reserve more than this before the arguments arrive.
 const MAX_PREALLOC_ARGS: usize = 1024;
+/// PROTO_MBULK_BIG_ARG: from this size on, Redis reads a bulk's data into a
+/// query buffer of its own and reads no further than the bulk's end.
+const MBULK_BIG_ARG: usize = 32 * 1024;
 
 pub struct ParseLimits {
     /// proto-max-bulk-len (default 512 MB): a larger `$len` is a protocol
@@ -211,6 +214,22 @@ impl Parser {
             self.failed = Some(e);
         }
         result
+    }
+
+    /// What Redis's query buffer would hold now, for the
+    /// client-query-buffer-limit check (done after each read, before
+    /// parsing): Redis moves complete arguments out of its query buffer into
+    /// argv, so it holds only the element being parsed (the command's first
+    /// line, or the current `$len` line or bulk) and what follows; and while
+    /// in a big bulk it reads no further than the bulk's end, so later bytes
+    /// are not counted yet. `buf_len` is the length of the buffer given to
+    /// `next`, possibly grown since.
+    pub fn query_buffer_len(&self, buf_len: usize) -> usize {
+        let pending = buf_len.saturating_sub(self.pos);
+        match self.stage {
+            Stage::BulkData(len) if len >= MBULK_BIG_ARG => pending.min(len.saturating_add(2)),
+            _ => pending,
+        }
     }
 
     /// While in the middle of a bulk argument: how many more bytes complete

@@ -130,7 +130,9 @@ impl Connection {
     /// replies in one go. False when the connection must close.
     async fn handle_input(&mut self) -> bool {
         let config = self.core.shard.borrow_mut().config.refresh(&self.core.shared).clone();
-        if self.query.len() as u64 > config.client_query_buffer_limit {
+        // Measured as Redis measures it: a command's complete arguments do
+        // not count, so a multi-argument command may exceed the limit in total.
+        if self.parser.query_buffer_len(self.query.len()) as u64 > config.client_query_buffer_limit {
             warn!(client = self.client.id, addr = %self.client.addr, "closing client that reached max query buffer length");
             return false;
         }

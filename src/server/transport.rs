@@ -43,6 +43,9 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<Listener> {
 pub fn probe_free(addr: SocketAddr) -> io::Result<()> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // SO_REUSEADDR lets the probe past TIME_WAIT leftovers of a previous run,
+    // yet on Linux it still fails against a live listener.
+    socket.set_reuse_address(true)?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }

@@ -1,6 +1,8 @@
 //! Test harness: the real `shardis` binary on a free port, talked to over TCP.
 #![allow(dead_code)]
 
+pub mod oracle;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
