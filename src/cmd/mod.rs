@@ -4,6 +4,7 @@
 //! One file per command family holds the handlers and that family's entries.
 
 pub mod connection;
+pub mod docs;
 pub mod introspect;
 pub mod keys;
 pub mod server;

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Side-by-side load run: shardis vs redis-server on this machine.
+
+Starts both servers on free ports with persistence off, runs redis-benchmark
+against each in turn (A/B/A/B, several rounds, median), and prints for every
+test: requests/s of both, the ratio, and server CPU time per request (utime +
+stime of the server process from /proc, before and after the run).
+
+    python3 benches/compare.py [--rounds 3] [--requests 100000] [--clients 50]
+                               [--pipelines 1,16] [--tests set,get,...] [--shards N]
+
+Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools) and
+a release build (cargo build --release).
+"""
+import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port):
+    for _ in range(500):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    sys.exit(f"server on port {port} did not start")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def run_benchmark(port, test, pipeline, args, cpus):
+    cmd = ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(args.requests),
+           "-c", str(args.clients), "-P", str(pipeline), "-q", "--csv"]
+    if cpus:
+        cmd = ["taskset", "-c", cpus] + cmd
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = [p.strip('"') for p in line.split(",")]
+        if len(parts) >= 2 and parts[0] != "test":
+            try:
+                return float(parts[1])
+            except ValueError:
+                pass
+    raise RuntimeError(f"no result from redis-benchmark: {out}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--requests", type=int, default=100000)
+    p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--pipelines", default="1,16")
+    p.add_argument("--tests", default="set,get,incr,lpush,rpop,sadd,hset,zadd,mset,lrange_100")
+    p.add_argument("--shards", type=int, default=0)
+    args = p.parse_args()
+
+    binary = os.path.join(ROOT, "target", "release", "shardis")
+    if not os.path.exists(binary):
+        sys.exit("build first: cargo build --release")
+    for tool in ("redis-server", "redis-benchmark"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} not found (apt install redis-server redis-tools)")
+
+    ncpu = os.cpu_count() or 1
+    # Pin servers and client apart where the machine allows it.
+    if ncpu >= 4:
+        server_cpus, client_cpus = f"0-{ncpu // 2 - 1}", f"{ncpu // 2}-{ncpu - 1}"
+        print(f"# servers on CPUs {server_cpus}, redis-benchmark on {client_cpus}")
+    else:
+        server_cpus, client_cpus = None, None
+        print(f"# {ncpu} CPUs: servers and redis-benchmark share them (no pinning)")
+
+    tmp = tempfile.mkdtemp()
+    sport, rport = free_port(), free_port()
+    shards = args.shards or (ncpu if ncpu < 4 else ncpu // 2)
+    scmd = [binary, "--port", str(sport), "--dir", os.path.join(tmp, "s"), "--shards", str(shards),
+            "--loglevel", "warning", "--appendonly", "no", "--save", ""]
+    rcmd = ["redis-server", "--port", str(rport), "--dir", tmp, "--save", "", "--appendonly", "no"]
+    if server_cpus:
+        scmd, rcmd = ["taskset", "-c", server_cpus] + scmd, ["taskset", "-c", server_cpus] + rcmd
+    servers = {
+        "shardis": (subprocess.Popen(scmd, stdout=subprocess.DEVNULL), sport),
+        "redis": (subprocess.Popen(rcmd, stdout=subprocess.DEVNULL), rport),
+    }
+    try:
+        for _, port in servers.values():
+            wait_ready(port)
+        print(f"# shardis {shards} shards vs redis-server; {args.clients} clients, {args.requests} requests, "
+              f"median of {args.rounds} A/B rounds")
+        print(f"{'test':<12}{'P':>3}{'shardis rps':>14}{'redis rps':>12}{'ratio':>7}"
+              f"{'shardis us/req':>16}{'redis us/req':>14}{'cpu ratio':>11}")
+        for pipeline in [int(x) for x in args.pipelines.split(",")]:
+            for test in args.tests.split(","):
+                rps = {"shardis": [], "redis": []}
+                cpu = {"shardis": [], "redis": []}
+                for _ in range(args.rounds):
+                    for name, (proc, port) in servers.items():
+                        before = cpu_seconds(proc.pid)
+                        r = run_benchmark(port, test, pipeline, args, client_cpus)
+                        used = cpu_seconds(proc.pid) - before
+                        rps[name].append(r)
+                        cpu[name].append(used / args.requests * 1e6)
+                s, r = statistics.median(rps["shardis"]), statistics.median(rps["redis"])
+                sc, rc = statistics.median(cpu["shardis"]), statistics.median(cpu["redis"])
+                print(f"{test:<12}{pipeline:>3}{s:>14.0f}{r:>12.0f}{s / r:>7.2f}{sc:>16.2f}{rc:>14.2f}"
+                      f"{(sc / rc if rc else float('nan')):>11.2f}", flush=True)
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,321 @@
+//! Argument documentation for `COMMAND DOCS`, which redis-cli turns into
+//! hints and help. Each command's arguments are written once, in the syntax
+//! of Redis's own docs, and parsed into Redis's argument tree:
+//!
+//! - `name` a string argument, `name:integer` (also `double`, `pattern`,
+//!   `unix-time`), `key` a key;
+//! - `TOKEN` a pure token, `TOKEN name` an argument introduced by a token;
+//! - `[...]` optional, `...` after an item: repeats;
+//! - `a|b` alternatives (a `oneof`), `name(...)` a named group: a `oneof` if
+//!   it has alternatives, else a `block`.
+
+use crate::resp::Reply;
+
+/// Arguments of each command that documents them.
+static ARGUMENTS: &[(&str, &str)] = &[
+    ("get", "key"),
+    (
+        "set",
+        "key value [condition(NX|XX)] [GET] [expiration(EX seconds:integer|PX milliseconds:integer|\
+         EXAT unix-time-seconds:unix-time|PXAT unix-time-milliseconds:unix-time|KEEPTTL)]",
+    ),
+    ("incr", "key"),
+    ("mget", "key..."),
+    ("mset", "key_value(key value)..."),
+    ("del", "key..."),
+    ("unlink", "key..."),
+    ("exists", "key..."),
+    ("flushdb", "[flush-type(ASYNC|SYNC)]"),
+    ("flushall", "[flush-type(ASYNC|SYNC)]"),
+    ("ping", "[message]"),
+    ("echo", "message"),
+    ("hello", "[arguments(protover:integer [AUTH username password] [SETNAME clientname])]"),
+    ("auth", "[username] password"),
+    ("select", "index:integer"),
+    ("client|setname", "connection-name"),
+    ("client|kill", "filter(old-format:string|new-format([client-type(TYPE NORMAL|TYPE MASTER|TYPE SLAVE|TYPE REPLICA|TYPE PUBSUB)] [USER username] [ADDR ip:port] [LADDR ip:port] [ID client-id:integer] [MAXAGE maxage:integer] [SKIPME yes/no])...)"),
+    ("client|list", "[client-type(TYPE NORMAL|TYPE MASTER|TYPE REPLICA|TYPE PUBSUB)] [ID client-id:integer...]"),
+    ("client|setinfo", "attr(LIB-NAME libname|LIB-VER libver)"),
+    ("client|no-evict", "enabled(ON|OFF)"),
+    ("client|no-touch", "enabled(ON|OFF)"),
+    ("client|reply", "action(ON|OFF|SKIP)"),
+    ("info", "[section...]"),
+    ("config|get", "parameter..."),
+    ("config|set", "data(parameter value)..."),
+    ("shutdown", "[save-selector(NOSAVE|SAVE)] [NOW] [FORCE] [ABORT]"),
+    ("command|info", "[command-name...]"),
+    ("command|docs", "[command-name...]"),
+    ("command|list", "[FILTERBY filterby(MODULE module-name|ACLCAT category|PATTERN pattern:pattern)]"),
+    ("command|getkeys", "command arg..."),
+    ("command|getkeysandflags", "command arg..."),
+    ("debug", "subcommand [arg...]"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arg {
+    pub name: String,
+    pub kind: &'static str,
+    pub token: Option<String>,
+    pub optional: bool,
+    pub multiple: bool,
+    pub children: Vec<Arg>,
+}
+
+pub fn arguments(command: &str) -> Option<Vec<Arg>> {
+    ARGUMENTS.iter().find(|(n, _)| *n == command).map(|(_, spec)| parse(spec))
+}
+
+/// Parses an argument spec (see the module docs); malformed specs are a bug
+/// caught by the unit test that parses every entry.
+pub fn parse(spec: &str) -> Vec<Arg> {
+    let tokens = tokenize(spec);
+    let mut pos = 0;
+    let alts = parse_alts(&tokens, &mut pos);
+    alts.into_iter().next().unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok<'a> {
+    Word(&'a str),
+    Open(char),
+    Close(char),
+    Bar,
+    Ellipsis,
+}
+
+fn tokenize(spec: &str) -> Vec<Tok<'_>> {
+    let mut out = Vec::new();
+    let b = spec.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b' ' => i += 1,
+            b'[' | b'(' => {
+                out.push(Tok::Open(b[i] as char));
+                i += 1;
+            }
+            b']' | b')' => {
+                out.push(Tok::Close(b[i] as char));
+                i += 1;
+            }
+            b'|' => {
+                out.push(Tok::Bar);
+                i += 1;
+            }
+            b'.' if spec[i..].starts_with("...") => {
+                out.push(Tok::Ellipsis);
+                i += 3;
+            }
+            _ => {
+                let start = i;
+                while i < b.len() && !b" []()|".contains(&b[i]) && !spec[i..].starts_with("...") {
+                    i += 1;
+                }
+                out.push(Tok::Word(&spec[start..i]));
+            }
+        }
+    }
+    out
+}
+
+/// Alternatives separated by `|`, each a sequence of arguments.
+fn parse_alts(t: &[Tok], pos: &mut usize) -> Vec<Vec<Arg>> {
+    let mut alts = vec![parse_seq(t, pos)];
+    while t.get(*pos) == Some(&Tok::Bar) {
+        *pos += 1;
+        alts.push(parse_seq(t, pos));
+    }
+    alts
+}
+
+fn is_token(w: &str) -> bool {
+    w.chars().any(|c| c.is_ascii_uppercase()) && !w.chars().any(|c| c.is_ascii_lowercase())
+}
+
+fn parse_seq(t: &[Tok], pos: &mut usize) -> Vec<Arg> {
+    let mut seq: Vec<Arg> = Vec::new();
+    while let Some(tok) = t.get(*pos) {
+        let mut arg = match tok {
+            Tok::Bar | Tok::Close(_) => break,
+            Tok::Ellipsis => {
+                *pos += 1;
+                continue;
+            }
+            Tok::Open('[') => {
+                *pos += 1;
+                let alts = parse_alts(t, pos);
+                *pos += 1; // ']'
+                let mut a = group(None, alts);
+                a.optional = true;
+                a
+            }
+            Tok::Open(_) => {
+                *pos += 1;
+                let alts = parse_alts(t, pos);
+                *pos += 1;
+                group(None, alts)
+            }
+            Tok::Word(w) if t.get(*pos + 1) == Some(&Tok::Open('(')) => {
+                *pos += 2;
+                let alts = parse_alts(t, pos);
+                *pos += 1;
+                group(Some(w), alts)
+            }
+            Tok::Word(w) if is_token(w) => {
+                *pos += 1;
+                match t.get(*pos) {
+                    // `TOKEN name`: an argument introduced by its token.
+                    Some(Tok::Word(next)) if !is_token(next) && t.get(*pos + 1) != Some(&Tok::Open('(')) => {
+                        *pos += 1;
+                        let mut a = atom(next);
+                        a.token = Some(w.to_string());
+                        a
+                    }
+                    Some(Tok::Word(next)) if t.get(*pos + 1) == Some(&Tok::Open('(')) => {
+                        *pos += 2;
+                        let alts = parse_alts(t, pos);
+                        *pos += 1;
+                        let mut a = group(Some(next), alts);
+                        a.token = Some(w.to_string());
+                        a
+                    }
+                    _ => Arg {
+                        name: w.to_ascii_lowercase(),
+                        kind: "pure-token",
+                        token: Some(w.to_string()),
+                        optional: false,
+                        multiple: false,
+                        children: Vec::new(),
+                    },
+                }
+            }
+            Tok::Word(w) => {
+                *pos += 1;
+                atom(w)
+            }
+        };
+        if t.get(*pos) == Some(&Tok::Ellipsis) {
+            *pos += 1;
+            arg.multiple = true;
+        }
+        seq.push(arg);
+    }
+    seq
+}
+
+fn atom(word: &str) -> Arg {
+    let (name, kind) = match word.split_once(':') {
+        Some((n, "integer")) => (n, "integer"),
+        Some((n, "double")) => (n, "double"),
+        Some((n, "pattern")) => (n, "pattern"),
+        Some((n, "unix-time")) => (n, "unix-time"),
+        Some((n, _)) => (n, "string"),
+        None if word == "key" => (word, "key"),
+        None => (word, "string"),
+    };
+    Arg { name: name.to_string(), kind, token: None, optional: false, multiple: false, children: Vec::new() }
+}
+
+/// A bracketed or named group: one argument stays itself, alternatives make
+/// a `oneof`, a sequence makes a `block`.
+fn group(name: Option<&str>, mut alts: Vec<Vec<Arg>>) -> Arg {
+    if alts.len() == 1 && alts[0].len() == 1 && name.is_none() {
+        return alts.remove(0).remove(0);
+    }
+    let (kind, children) = if alts.len() > 1 {
+        let children = alts
+            .into_iter()
+            .map(|mut seq| if seq.len() == 1 { seq.remove(0) } else { group(Some("block"), vec![seq]) })
+            .collect();
+        ("oneof", children)
+    } else {
+        ("block", alts.remove(0))
+    };
+    let name = name.map(str::to_string).unwrap_or_else(|| children.iter().map(|c: &Arg| c.name.clone()).collect::<Vec<_>>().join("-"));
+    Arg { name, kind, token: None, optional: false, multiple: false, children }
+}
+
+/// Writes the `arguments` array of `COMMAND DOCS`, in Redis's field order.
+pub fn write(args: &[Arg], reply: &mut Reply) {
+    reply.array(args.len());
+    for a in args {
+        let flags = [(a.optional, "optional"), (a.multiple, "multiple")];
+        let nflags = flags.iter().filter(|f| f.0).count();
+        let fields = 2 + (a.kind == "key") as usize
+            + a.token.is_some() as usize
+            + (nflags > 0) as usize
+            + (!a.children.is_empty()) as usize;
+        reply.map(fields);
+        reply.bulk(b"name");
+        reply.bulk(a.name.as_bytes());
+        reply.bulk(b"type");
+        reply.bulk(a.kind.as_bytes());
+        if a.kind == "key" {
+            reply.bulk(b"key_spec_index");
+            reply.int(0);
+        }
+        if let Some(t) = &a.token {
+            reply.bulk(b"token");
+            reply.bulk(t.as_bytes());
+        }
+        if nflags > 0 {
+            reply.bulk(b"flags");
+            reply.set(nflags);
+            for (_, f) in flags.iter().filter(|f| f.0) {
+                reply.simple(f);
+            }
+        }
+        if !a.children.is_empty() {
+            reply.bulk(b"arguments");
+            write(&a.children, reply);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(args: &[Arg]) -> String {
+        args.iter()
+            .map(|a| {
+                let mut s = format!("{}:{}", a.name, a.kind);
+                if let Some(t) = &a.token {
+                    s += &format!("@{}", t);
+                }
+                if a.optional {
+                    s += "?";
+                }
+                if a.multiple {
+                    s += "*";
+                }
+                if !a.children.is_empty() {
+                    s += &format!("({})", shape(&a.children));
+                }
+                s
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn set_matches_redis_tree() {
+        assert_eq!(
+            shape(&arguments("set").unwrap()),
+            "key:key value:string condition:oneof?(nx:pure-token@NX xx:pure-token@XX) get:pure-token@GET? \
+             expiration:oneof?(seconds:integer@EX milliseconds:integer@PX unix-time-seconds:unix-time@EXAT \
+             unix-time-milliseconds:unix-time@PXAT keepttl:pure-token@KEEPTTL)"
+        );
+        assert_eq!(shape(&arguments("mset").unwrap()), "key_value:block*(key:key value:string)");
+        assert_eq!(shape(&arguments("mget").unwrap()), "key:key*");
+    }
+
+    #[test]
+    fn every_spec_parses_and_names_a_command() {
+        let registry = crate::cmd::registry();
+        for (name, spec) in ARGUMENTS {
+            assert!(!parse(spec).is_empty(), "{}", name);
+            assert!(registry.all().iter().any(|c| c.name == *name), "no command {}", name);
+        }
+    }
+}
