@@ -19,7 +19,7 @@ pub static COMMANDS: &[Command] = &[
     command(
         "ping",
         -1,
-        FAST | SKIP_MONITOR,
+        FAST,
         C,
         (0, 0, 0),
         Exec::Conn(ping),
@@ -31,7 +31,7 @@ pub static COMMANDS: &[Command] = &[
     command(
         "echo",
         2,
-        FAST,
+        LOADING | STALE | FAST,
         C,
         (0, 0, 0),
         Exec::Conn(echo),
@@ -258,19 +258,21 @@ fn quit(ctx: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
     reply.ok();
 }
 
-/// Back to a fresh connection's state, as Redis's `clearClientConnectionState`.
+/// Back to a fresh connection's state, as Redis's `clearClientConnectionState`
+/// (7.0 keeps CLIENT NO-EVICT; NO-TOUCH, new in 7.2, is cleared as 7.2 does).
 fn reset(ctx: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
     let needs_auth = ctx.shared.config().requirepass.is_some();
     if ctx.client.state.borrow().monitor {
         ctx.shared.monitors.remove(ctx.client.id);
     }
+    // Or the connection subscribes again after this batch.
+    ctx.after.monitor = false;
     let mut s = ctx.client.state.borrow_mut();
     s.db = 0;
     s.proto = Proto::Resp2;
     s.name = None;
     s.reply_mode = ReplyMode::On;
     s.monitor = false;
-    s.no_evict = false;
     s.no_touch = false;
     s.authenticated = !needs_auth;
     reply.proto = Proto::Resp2;
@@ -348,9 +350,9 @@ fn hello(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
     }
     if !ctx.client.state.borrow().authenticated {
         return reply.error(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH \
-             <user> <pass> option can be used to authenticate the client and select the RESP protocol version at \
-             the same time",
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> \
+             <pass> option can be used to authenticate the client and select the RESP protocol version at the same \
+             time",
         );
     }
     if let Some(name) = name {
@@ -431,6 +433,10 @@ fn client_getname(ctx: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
 
 fn client_setinfo(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
     let (attr, value) = (&args[2], &args[3]);
+    let is_name = attr.eq_ignore_ascii_case(b"lib-name");
+    if !is_name && !attr.eq_ignore_ascii_case(b"lib-ver") {
+        return reply.error(&format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(attr)));
+    }
     if !valid_name(value) {
         return reply.error(&format!(
             "ERR {} cannot contain spaces, newlines or special characters.",
@@ -439,12 +445,10 @@ fn client_setinfo(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
     }
     let value = (!value.is_empty()).then(|| value.clone());
     let mut s = ctx.client.state.borrow_mut();
-    if attr.eq_ignore_ascii_case(b"lib-name") {
+    if is_name {
         s.lib_name = value;
-    } else if attr.eq_ignore_ascii_case(b"lib-ver") {
-        s.lib_ver = value;
     } else {
-        return reply.error(&format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(attr)));
+        s.lib_ver = value;
     }
     reply.ok();
 }
@@ -557,7 +561,7 @@ pub fn help_reply(reply: &mut Reply, cmd: &str, lines: &[&str]) {
         reply.simple(l);
     }
     reply.simple("HELP");
-    reply.simple("    Print this help.");
+    reply.simple("    Prints this help.");
 }
 
 /// Which clients a CLIENT LIST / CLIENT KILL names.
@@ -575,7 +579,8 @@ struct ClientFilter {
 
 impl ClientFilter {
     fn matches(&self, c: &Client, caller: u64) -> bool {
-        if self.skipme && c.id == caller {
+        // A client killed earlier (in the same pipeline) is gone for Redis.
+        if c.is_killed() || (self.skipme && c.id == caller) {
             return false;
         }
         if let Some(ids) = &self.ids {
@@ -702,6 +707,10 @@ fn client_kill(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
             } else if is(b"laddr") {
                 filter.laddr = Some(v.clone());
             } else if is(b"user") {
+                // `default` is the only user.
+                if &v[..] != b"default" {
+                    return reply.error(&format!("ERR No such user '{}'", String::from_utf8_lossy(v)));
+                }
                 filter.user = Some(v.clone());
             } else if is(b"skipme") {
                 filter.skipme = match v.to_ascii_lowercase().as_slice() {

@@ -80,7 +80,7 @@ static SUBCOMMANDS: &[Command] = &[
     ),
     super::command(
         "command|getkeys",
-        -3,
+        -4,
         CMD_FLAGS,
         acl::CONNECTION,
         (0, 0, 0),
@@ -92,7 +92,7 @@ static SUBCOMMANDS: &[Command] = &[
     ),
     super::command(
         "command|getkeysandflags",
-        -3,
+        -4,
         CMD_FLAGS,
         acl::CONNECTION,
         (0, 0, 0),
@@ -147,7 +147,7 @@ fn info(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
     for name in &args[2..] {
         match find(name) {
             Some(cmd) => command_info(cmd, reply),
-            None => reply.null_array(),
+            None => reply.null(),
         }
     }
 }
@@ -190,7 +190,10 @@ fn command_info(cmd: &Command, reply: &mut Reply) {
 
 /// Access flags of a command's keys, as key specs name them.
 fn key_flags(cmd: &Command) -> &'static [&'static str] {
-    if cmd.has(flag::READONLY) {
+    if cmd.name == "exists" {
+        // Only checks for the key, never reads its value.
+        &["RO"]
+    } else if cmd.has(flag::READONLY) {
         &["RO", "access"]
     } else if cmd.name == "del" || cmd.name == "unlink" {
         &["RM", "delete"]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{command, container, err, flag::*, registry, Command, ConnCtx, Exec, Merge};
+use super::{acl, command, container, err, flag::*, registry, Command, ConnCtx, Exec, Merge};
 use crate::cmd::connection::{help_reply, REDIS_VERSION};
 use crate::resp::Reply;
 use crate::server::merge::{bulk_payload, first_error};
@@ -13,13 +13,15 @@ use crate::server::shared::{unix_us, Control};
 use crate::shard::ShardCtx;
 
 const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+/// Redis lists INFO and LASTSAVE under `@dangerous` explicitly.
+const DANGEROUS_ACL: u32 = acl::DANGEROUS;
 
 pub static COMMANDS: &[Command] = &[
     command(
         "info",
         -1,
         LOADING | STALE,
-        0,
+        DANGEROUS_ACL,
         (0, 0, 0),
         Exec::AllShards(info_shard, Merge::Custom(info)),
         "server",
@@ -44,7 +46,7 @@ pub static COMMANDS: &[Command] = &[
         "lastsave",
         1,
         LOADING | STALE | FAST,
-        0,
+        acl::ADMIN | DANGEROUS_ACL,
         (0, 0, 0),
         Exec::Conn(lastsave),
         "server",
@@ -55,7 +57,7 @@ pub static COMMANDS: &[Command] = &[
     command(
         "shutdown",
         -1,
-        ADM | NO_MULTI | SKIP_MONITOR | ALLOW_BUSY,
+        ADM | NO_MULTI | ALLOW_BUSY,
         0,
         (0, 0, 0),
         Exec::Conn(shutdown),
@@ -106,7 +108,7 @@ static CONFIG: &[Command] = &[
     command(
         "config|set",
         -4,
-        ADM | MAY_REPLICATE,
+        ADM,
         0,
         (0, 0, 0),
         Exec::Conn(config_set),
@@ -162,24 +164,29 @@ fn lastsave(ctx: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: on success the client
 /// gets no reply, the server closes every connection and exits.
 fn shutdown(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
-    let mut save = None;
-    let mut abort = false;
+    let (mut nosave, mut save, mut other_flag, mut abort) = (false, false, false, false);
     for a in &args[1..] {
         let a = a.to_ascii_lowercase();
         match &a[..] {
-            b"nosave" if save.is_none() => save = Some(false),
-            b"save" if save.is_none() => save = Some(true),
-            b"now" | b"force" => {}
+            b"nosave" => nosave = true,
+            b"save" => save = true,
+            b"now" | b"force" => other_flag = true,
             b"abort" => abort = true,
             _ => return reply.error(err::SYNTAX),
         }
     }
+    // As Redis: ABORT takes no other flag, SAVE and NOSAVE exclude each other.
+    if (abort && (nosave || save || other_flag)) || (nosave && save) {
+        return reply.error(err::SYNTAX);
+    }
     if abort {
-        if args.len() > 2 {
-            return reply.error(err::SYNTAX);
-        }
         return reply.error("ERR No shutdown in progress.");
     }
+    let save = match (save, nosave) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
     ctx.shared.control(Control::Shutdown { save });
     ctx.after.close = true;
 }
@@ -225,7 +232,7 @@ fn config_get(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
 
 fn config_set(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
     if !args.len().is_multiple_of(2) {
-        return reply.error("ERR wrong number of arguments for 'config|set' command");
+        return reply.error(err::SYNTAX);
     }
     let pairs: Vec<(&[u8], &[u8])> = args[2..].chunks_exact(2).map(|p| (&p[0][..], &p[1][..])).collect();
     match ctx.shared.update_config(|c| c.set(&pairs).map(|()| c.clone())) {
@@ -233,7 +240,7 @@ fn config_set(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
             crate::server::logging::apply(&config);
             reply.ok();
         }
-        Err(e) => reply.error(&e),
+        Err(e) => reply.error(&format!("ERR {}", e)),
     }
 }
 
@@ -314,7 +321,8 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
-        let _ = write!(out, "# {}\r\n", capitalize(name));
+        let title = if name == "cpu" { "CPU".to_string() } else { capitalize(name) };
+        let _ = write!(out, "# {}\r\n", title);
         true
     };
     let uptime = ctx.shared.started.elapsed().as_secs();

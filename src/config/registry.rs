@@ -274,7 +274,7 @@ pub static SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "port",
-        doc: "TCP port to accept connections on (0 = no TCP listener).",
+        doc: "TCP port to accept connections on (0 is not supported: shardis serves TCP only).",
         default: "6379",
         flags: Flags::IMMUTABLE,
         kind: int_field!(port, 0, 65535),

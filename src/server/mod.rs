@@ -16,7 +16,7 @@ mod lockfile;
 use std::cell::{Cell, RefCell};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -80,6 +80,8 @@ pub fn run(config: Config) -> Result<(), StartError> {
     watch_signals(shared.clone());
 
     let mesh = MeshBuilder::full(shards, MESH_QUEUE);
+    let beats: Arc<Vec<Heartbeat>> = Arc::new((0..shards).map(|_| Heartbeat::default()).collect());
+    let watchdog = WakeWatchdog::start(beats.clone());
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let draining = Arc::new(AtomicUsize::new(shards));
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
@@ -90,13 +92,17 @@ pub fn run(config: Config) -> Result<(), StartError> {
         stops.push(stop_tx);
         let (shared, mesh, addrs, draining, ready) =
             (shared.clone(), mesh.clone(), addrs.clone(), draining.clone(), ready_tx.clone());
+        let beats = beats.clone();
         let builder = LocalExecutorBuilder::new(Placement::Fixed(i % cpus))
             .name(&format!("shard-{}", i))
             .io_memory(io_memory)
             .preempt_timer(Duration::from_millis(config.preempt_timer.max(1)))
             .spin_before_park(Duration::from_micros(config.spin_before_park));
         let handle = builder
-            .spawn(move || async move { shard_main(shared, mesh, addrs, stop_rx, draining, ready).await })
+            .spawn(move || async move {
+                spawn_wake_ticker(beats, i);
+                shard_main(shared, mesh, addrs, stop_rx, draining, ready).await
+            })
             .map_err(|e| StartError(start_failure(&e.to_string(), io_memory, shards)))?;
         handles.push(handle);
     }
@@ -135,6 +141,7 @@ pub fn run(config: Config) -> Result<(), StartError> {
             error!("shard exited with an error: {}", e);
         }
     }
+    drop(watchdog);
     info!("shardis is now ready to exit, bye bye...");
     Ok(())
 }
@@ -296,6 +303,104 @@ async fn shard_main(
     draining.fetch_sub(1, Ordering::AcqRel);
     while draining.load(Ordering::Acquire) > 0 {
         glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// How often every shard wakes up even when idle.
+///
+/// glommio 0.9 sleeps in `io_uring_enter` on its main ring and relies on a
+/// poll of its latency ring (where timers and the eventfd of cross-executor
+/// wake-ups complete) to be woken; on some kernels that poll is sometimes
+/// never signalled (glommio issues #326, #494, #547). The executor then
+/// sleeps with work pending: a mesh message, a timer, even a new connection,
+/// and every client waiting on it hangs (seen here: one start in thirty hung
+/// in the mesh handshake, and cross-shard MSET load stalled for good).
+/// Each shard's ticker proves it is awake; a watchdog thread kicks a shard
+/// whose ticker stopped with a signal, which interrupts the sleep.
+const WAKE_TICK: Duration = Duration::from_millis(10);
+
+/// How often the watchdog checks the tickers; a shard whose ticker did not
+/// move in that time is kicked.
+const WATCHDOG_EVERY: Duration = Duration::from_millis(50);
+
+/// A shard's thread and its ticker's count, for the watchdog.
+#[derive(Default)]
+struct Heartbeat {
+    /// Kernel thread id of the shard's executor; 0 until it runs.
+    tid: AtomicI32,
+    ticks: AtomicU64,
+}
+
+/// Ticks [`WAKE_TICK`] for as long as the executor runs (it ends with
+/// `shard_main`), recording each tick in `beats[i]`.
+fn spawn_wake_ticker(beats: Arc<Vec<Heartbeat>>, i: usize) {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
+    beats[i].tid.store(tid, Ordering::Release);
+    glommio::spawn_local(async move {
+        loop {
+            beats[i].ticks.fetch_add(1, Ordering::Relaxed);
+            glommio::timer::sleep(WAKE_TICK).await;
+        }
+    })
+    .detach();
+}
+
+/// The signal that interrupts a stuck shard's `io_uring_enter`. Its handler
+/// does nothing and is installed without `SA_RESTART`, so the wait returns
+/// `EINTR`, which glommio treats as a wake-up.
+const KICK_SIGNAL: i32 = libc::SIGURG;
+
+extern "C" fn ignore_kick(_: i32) {}
+
+struct WakeWatchdog {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WakeWatchdog {
+    fn start(beats: Arc<Vec<Heartbeat>>) -> WakeWatchdog {
+        // SAFETY: a handler that does nothing, installed before any shard runs.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = ignore_kick as extern "C" fn(i32) as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            action.sa_flags = 0;
+            libc::sigaction(KICK_SIGNAL, &action, std::ptr::null_mut());
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("wake-watchdog".into())
+            .spawn(move || {
+                let pid = std::process::id() as libc::pid_t;
+                let mut last: Vec<u64> = beats.iter().map(|b| b.ticks.load(Ordering::Relaxed)).collect();
+                while !stopping.load(Ordering::Acquire) {
+                    std::thread::sleep(WATCHDOG_EVERY);
+                    for (beat, last) in beats.iter().zip(last.iter_mut()) {
+                        let ticks = beat.ticks.load(Ordering::Relaxed);
+                        let tid = beat.tid.load(Ordering::Acquire);
+                        if ticks == *last && tid != 0 {
+                            tracing::trace!(tid, "kicking a shard whose timer did not fire");
+                            // SAFETY: tgkill on a thread of this process; if it
+                            // has exited meanwhile the call fails with ESRCH.
+                            unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, KICK_SIGNAL) };
+                        }
+                        *last = ticks;
+                    }
+                }
+            })
+            .ok();
+        WakeWatchdog { stop, thread }
+    }
+}
+
+impl Drop for WakeWatchdog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 

@@ -56,6 +56,7 @@ impl Server {
 
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last = String::new();
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 let mut err = String::new();
@@ -64,18 +65,24 @@ impl Server {
                 }
                 panic!("shardis exited during start ({}): {}", status, err);
             }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+            match TcpStream::connect(("127.0.0.1", self.port)) {
+                Ok(mut s) => {
                 s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
                 if s.write_all(b"PING\r\n").is_ok() {
                     let mut buf = [0u8; 7];
-                    if s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n" {
+                    // With requirepass, PING answers "-NOAUTH ...": ready too.
+                    let r = s.read_exact(&mut buf);
+                    if r.is_ok() && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH") {
                         return;
                     }
+                    last = format!("{:?} {:?} local {:?}", r, buf, s.local_addr());
                 }
+                }
+                Err(e) => last = e.to_string(),
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("shardis did not become ready on port {}", self.port);
+        panic!("shardis did not become ready on port {}: {}", self.port, last);
     }
 
     pub fn url(&self) -> String {
