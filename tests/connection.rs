@@ -382,6 +382,21 @@ fn settle(c: &mut Conn, ids: &[u64]) {
 }
 
 #[test]
+fn resp3_text_replies_are_verbatim() {
+    let server = Server::start();
+    let oracle = Oracle::start(&[]);
+    for port in ports(&server, &oracle) {
+        let mut c = Conn::open(port);
+        assert!(c.call(&["HELLO", "3"]).starts_with(b"%7\r\n"));
+        c.expect(&["CLIENT", "LIST", "TYPE", "pubsub"], "=4\r\ntxt:\r\n");
+        let info = c.call(&["INFO", "server"]);
+        assert!(info.starts_with(b"=") && info.windows(16).any(|w| w == b"\r\ntxt:# Server\r\n"), "{:?}", esc(&info));
+        let list = c.call(&["CLIENT", "LIST"]);
+        assert!(list.windows(8).any(|w| w == b"\r\ntxt:id"), "{:?}", esc(&list));
+    }
+}
+
+#[test]
 fn client_kill_forms() {
     let server = Server::start();
     let oracle = Oracle::start(&[]);

@@ -365,7 +365,9 @@ fn command_count_list_info_docs() {
     assert!(reply.ends_with(b"_\r\n"), "{:?}", esc(&reply));
     let docs = c.call(&["COMMAND", "DOCS", "get"]);
     let text = String::from_utf8_lossy(&docs);
-    assert!(text.starts_with("%1\r\n$3\r\nget\r\n%4\r\n$7\r\nsummary\r\n"), "{}", text);
+    // (Redis also has an `arguments` entry: 5 pairs instead of 4.)
+    assert!(text.starts_with("%1\r\n$3\r\nget\r\n%"), "{}", text);
+    assert!(text.contains("\r\n$7\r\nsummary\r\n"), "{}", text);
     for part in
         ["$5\r\nsince\r\n$5\r\n1.0.0\r\n", "$5\r\ngroup\r\n$6\r\nstring\r\n", "$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"]
     {

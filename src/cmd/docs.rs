@@ -231,7 +231,9 @@ fn group(name: Option<&str>, mut alts: Vec<Vec<Arg>>) -> Arg {
     } else {
         ("block", alts.remove(0))
     };
-    let name = name.map(str::to_string).unwrap_or_else(|| children.iter().map(|c: &Arg| c.name.clone()).collect::<Vec<_>>().join("-"));
+    let name = name
+        .map(str::to_string)
+        .unwrap_or_else(|| children.iter().map(|c: &Arg| c.name.clone()).collect::<Vec<_>>().join("-"));
     Arg { name, kind, token: None, optional: false, multiple: false, children }
 }
 
@@ -241,7 +243,8 @@ pub fn write(args: &[Arg], reply: &mut Reply) {
     for a in args {
         let flags = [(a.optional, "optional"), (a.multiple, "multiple")];
         let nflags = flags.iter().filter(|f| f.0).count();
-        let fields = 2 + (a.kind == "key") as usize
+        let fields = 2
+            + (a.kind == "key") as usize
             + a.token.is_some() as usize
             + (nflags > 0) as usize
             + (!a.children.is_empty()) as usize;

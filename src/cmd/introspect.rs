@@ -253,7 +253,8 @@ fn docs(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
 
 fn command_doc(cmd: &Command, reply: &mut Reply) {
     let has_subs = !cmd.subcommands.is_empty();
-    reply.map(4 + has_subs as usize);
+    let arguments = super::docs::arguments(cmd.name);
+    reply.map(4 + arguments.is_some() as usize + has_subs as usize);
     for (k, v) in [
         ("summary", cmd.doc.summary),
         ("since", cmd.doc.since),
@@ -262,6 +263,10 @@ fn command_doc(cmd: &Command, reply: &mut Reply) {
     ] {
         reply.bulk(k.as_bytes());
         reply.bulk(v.as_bytes());
+    }
+    if let Some(args) = arguments {
+        reply.bulk(b"arguments");
+        super::docs::write(&args, reply);
     }
     if has_subs {
         reply.bulk(b"subcommands");
