@@ -28,7 +28,19 @@ fn redis_benchmark_ping_set_get() {
     };
     let server = common::Server::start();
     let out = Command::new(bench)
-        .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-t", "ping,set,get", "-n", "100000", "-P", "16", "-q"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.port.to_string(),
+            "-t",
+            "ping,set,get",
+            "-n",
+            "100000",
+            "-P",
+            "16",
+            "-q",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -8,6 +8,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::Write;
 use std::thread;
+use std::time::Duration;
 
 use common::oracle::{connect, encode, keys_on_shard, read_frames, Esc, Pair, Rng};
 
@@ -134,7 +135,10 @@ impl Keys {
         let on = |tag: &str, shard: usize, n: usize| -> Vec<Vec<u8>> {
             keys_on_shard(&format!("{}:{}", prefix, tag), shard, 2, n).into_iter().map(String::into_bytes).collect()
         };
-        Keys { written: [on("a", 0, 6), on("b", 1, 6)].concat(), missing: [on("none-a", 0, 1), on("none-b", 1, 1)].concat() }
+        Keys {
+            written: [on("a", 0, 6), on("b", 1, 6)].concat(),
+            missing: [on("none-a", 0, 1), on("none-b", 1, 1)].concat(),
+        }
     }
 
     fn any(&self, rng: &mut Rng) -> Vec<u8> {
@@ -185,7 +189,7 @@ fn workload(rng: &mut Rng, keys: &Keys, n: usize, errors: bool, model: &mut Mode
             25..=44 => vec![b"GET".to_vec(), keys.any(rng)],
             45..=59 => {
                 let key = keys.any(rng);
-                let ok = model.get(&key).map_or(true, |v| parse_int(v).is_some_and(|n| n < i64::MAX));
+                let ok = model.get(&key).is_none_or(|v| parse_int(v).is_some_and(|n| n < i64::MAX));
                 if ok || errors {
                     vec![b"INCR".to_vec(), key]
                 } else {
@@ -284,6 +288,7 @@ fn ten_thousand_mixed_commands_in_one_write() {
 fn ten_thousand_mixed_commands_with_redis_pipe() {
     let server = common::Server::start();
     let mut con = server.client();
+    con.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let keys = Keys::new("crate");
     let mut rng = Rng::new(0xBADC0DE);
     let mut model = Model::new();
@@ -336,7 +341,10 @@ fn multi_key_commands_across_shards() {
         (format!("MSET {a0} 1 {b0} 2 {a1} 3 {b1} 4"), "+OK\r\n"),
         // Order kept with keys interleaved across shards, duplicates, and
         // missing keys on both shards.
-        (format!("MGET {b1} {a0} {na} {a0} {b0} {nb} {b1}"), "*7\r\n$1\r\n4\r\n$1\r\n1\r\n$-1\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n$1\r\n4\r\n"),
+        (
+            format!("MGET {b1} {a0} {na} {a0} {b0} {nb} {b1}"),
+            "*7\r\n$1\r\n4\r\n$1\r\n1\r\n$-1\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n$1\r\n4\r\n",
+        ),
         (format!("MGET {na} {nb}"), "*2\r\n$-1\r\n$-1\r\n"),
         (format!("MGET {b0}"), "*1\r\n$1\r\n2\r\n"),
         (format!("GET {a0}"), "$1\r\n1\r\n"),
@@ -456,6 +464,7 @@ fn concurrent_pipelined_incr_clients() {
             let counters = counters.clone();
             thread::spawn(move || {
                 let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+                con.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
                 let mut rng = Rng::new(1000 + c as u64);
                 let mut mine = vec![0i64; counters.len()];
                 for _ in 0..ROUNDS {

@@ -208,7 +208,11 @@ fn ttl_scenario(name: &str, port: u16) {
         assert!(Instant::now() < deadline, "{}: {:?} still there", name, Esc(got));
         std::thread::sleep(Duration::from_millis(20));
     }
-    step(&mut s, &["MGET", "kt", "xt", "it", "nx", "nt", "gt", "ms"], "*7\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n$2\r\nv2\r\n$1\r\nw\r\n$2\r\nv2\r\n");
+    step(
+        &mut s,
+        &["MGET", "kt", "xt", "it", "nx", "nt", "gt", "ms"],
+        "*7\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n$2\r\nv2\r\n$1\r\nw\r\n$2\r\nv2\r\n",
+    );
     step(&mut s, &["DBSIZE"], ":4\r\n");
 }
 

@@ -754,6 +754,36 @@ mod tests {
         assert!(buf.is_empty());
     }
 
+    #[test]
+    fn query_buffer_len_counts_like_redis() {
+        let mut parser = Parser::new();
+        let mut args = Vec::new();
+        // A pending `*` line counts from the command's start.
+        let mut buf = BytesMut::from(&b"*3\r"[..]);
+        assert_eq!(parser.next(&mut buf, &mut args, &AUTH), Ok(None));
+        assert_eq!(parser.query_buffer_len(buf.len()), 3);
+        // Complete arguments do not count, only the pending element.
+        buf.extend_from_slice(b"\n$3\r\nSET\r\n$1");
+        assert_eq!(parser.next(&mut buf, &mut args, &AUTH), Ok(None));
+        assert_eq!(parser.query_buffer_len(buf.len()), 2);
+        buf.extend_from_slice(b"\r\nk\r\n$40000\r\nvv");
+        assert_eq!(parser.next(&mut buf, &mut args, &AUTH), Ok(None));
+        assert_eq!(parser.query_buffer_len(buf.len()), 2);
+        // In a big bulk, bytes after its end are not counted yet (Redis reads
+        // no further).
+        buf.extend_from_slice(&[b'v'; 39_998]);
+        buf.extend_from_slice(b"\r\nPING\r\n");
+        assert_eq!(parser.query_buffer_len(buf.len()), 40_002);
+        assert_eq!(parser.next(&mut buf, &mut args, &AUTH), Ok(Some(3)));
+        // In a small one they are.
+        let mut parser = Parser::new();
+        let mut buf = BytesMut::from(&b"*2\r\n$4\r\nECHO\r\n$3\r\nab"[..]);
+        assert_eq!(parser.next(&mut buf, &mut args, &AUTH), Ok(None));
+        assert_eq!(parser.query_buffer_len(buf.len()), 2);
+        buf.extend_from_slice(b"c\r\nPING\r\n");
+        assert_eq!(parser.query_buffer_len(buf.len()), 11);
+    }
+
     /// A big value arriving in small reads is parsed in linear time: the
     /// bulk's data is never scanned. (Quadratic rescanning would take
     /// minutes here.)

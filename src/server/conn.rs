@@ -87,12 +87,6 @@ impl Connection {
                     if !self.handle_input().await {
                         return;
                     }
-                    // glommio runs a task until it returns Pending, and a
-                    // client that keeps its socket full never makes this one
-                    // wait (reads, writes and mesh replies all complete at
-                    // once): let the other clients, and the other shards'
-                    // batches, have their turn once the time slice is over.
-                    //YIELD glommio::executor().yield_task_queue_now().await;
                 }
             }
         }

@@ -31,12 +31,27 @@ impl Server {
     }
 
     pub fn start_with(extra: &[&str]) -> Server {
+        // The free port may be taken before the server binds it (by another
+        // test, or as the local port of some connection): try another one.
+        for _ in 0..4 {
+            let dir = tempfile::tempdir().unwrap();
+            match Server::try_spawn_in(dir, free_port(), extra) {
+                Ok(server) => return server,
+                Err(e) if e.contains("Address already in use") => eprintln!("retrying on another port: {}", e),
+                Err(e) => panic!("{}", e),
+            }
+        }
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        Server::spawn_in(dir, port, extra)
+        Server::spawn_in(dir, free_port(), extra)
     }
 
     pub fn spawn_in(dir: tempfile::TempDir, port: u16, extra: &[&str]) -> Server {
+        Server::try_spawn_in(dir, port, extra).unwrap_or_else(|e| panic!("{}", e))
+    }
+
+    /// Starts the server; Err if it exited during start (with its stderr).
+    /// Panics if it does not become ready.
+    pub fn try_spawn_in(dir: tempfile::TempDir, port: u16, extra: &[&str]) -> Result<Server, String> {
         let mut args: Vec<String> = vec![
             "--port".into(),
             port.to_string(),
@@ -50,11 +65,11 @@ impl Server {
         args.extend(extra.iter().map(|s| s.to_string()));
         let child = Command::new(binary()).args(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let mut server = Server { child, port, dir };
-        server.wait_ready();
-        server
+        server.wait_ready()?;
+        Ok(server)
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut last = String::new();
         while Instant::now() < deadline {
@@ -63,20 +78,20 @@ impl Server {
                 if let Some(e) = self.child.stderr.as_mut() {
                     let _ = e.read_to_string(&mut err);
                 }
-                panic!("shardis exited during start ({}): {}", status, err);
+                return Err(format!("shardis exited during start ({}): {}", status, err));
             }
             match TcpStream::connect(("127.0.0.1", self.port)) {
                 Ok(mut s) => {
-                s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-                if s.write_all(b"PING\r\n").is_ok() {
-                    let mut buf = [0u8; 7];
-                    // With requirepass, PING answers "-NOAUTH ...": ready too.
-                    let r = s.read_exact(&mut buf);
-                    if r.is_ok() && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH") {
-                        return;
+                    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+                    if s.write_all(b"PING\r\n").is_ok() {
+                        let mut buf = [0u8; 7];
+                        // With requirepass, PING answers "-NOAUTH ...": ready too.
+                        let r = s.read_exact(&mut buf);
+                        if r.is_ok() && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH") {
+                            return Ok(());
+                        }
+                        last = format!("{:?} {:?} local {:?}", r, buf, s.local_addr());
                     }
-                    last = format!("{:?} {:?} local {:?}", r, buf, s.local_addr());
-                }
                 }
                 Err(e) => last = e.to_string(),
             }
@@ -145,7 +160,9 @@ impl Raw {
     /// Reads exactly `expected.len()` bytes and compares them.
     pub fn expect(&mut self, expected: &[u8]) {
         let mut buf = vec![0u8; expected.len()];
-        self.stream.read_exact(&mut buf).unwrap_or_else(|e| panic!("reading {:?}: {}", String::from_utf8_lossy(expected), e));
+        self.stream
+            .read_exact(&mut buf)
+            .unwrap_or_else(|e| panic!("reading {:?}: {}", String::from_utf8_lossy(expected), e));
         assert_eq!(String::from_utf8_lossy(&buf), String::from_utf8_lossy(expected));
     }
 

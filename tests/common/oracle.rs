@@ -38,34 +38,42 @@ impl RedisServer {
             eprintln!("note: redis-server not installed; comparing with literal expectations only");
             return None;
         };
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut args: Vec<String> = vec![
-            "--port".into(),
-            port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--save".into(),
-            "".into(),
-            "--appendonly".into(),
-            "no".into(),
-            "--dir".into(),
-            dir.path().display().to_string(),
-            "--loglevel".into(),
-            "warning".into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let child = Command::new(bin).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let mut server = RedisServer { child, port, dir };
-        server.wait_ready();
-        Some(server)
+        // A port taken before redis-server binds it makes it exit: retry.
+        for attempt in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let mut args: Vec<String> = vec![
+                "--port".into(),
+                port.to_string(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--save".into(),
+                "".into(),
+                "--appendonly".into(),
+                "no".into(),
+                "--dir".into(),
+                dir.path().display().to_string(),
+                "--loglevel".into(),
+                "warning".into(),
+            ];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let child = Command::new(&bin).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+            let mut server = RedisServer { child, port, dir };
+            match server.wait_ready() {
+                Ok(()) => return Some(server),
+                Err(status) if attempt < 4 => eprintln!("redis-server exited during start ({}); retrying", status),
+                Err(status) => panic!("redis-server exited during start: {}", status),
+            }
+        }
+        unreachable!("the last attempt panics")
     }
 
-    fn wait_ready(&mut self) {
+    /// Err with the exit status if it exited during start.
+    fn wait_ready(&mut self) -> Result<(), std::process::ExitStatus> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("redis-server exited during start: {}", status);
+                return Err(status);
             }
             if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
                 s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
@@ -73,7 +81,7 @@ impl RedisServer {
                 if s.write_all(b"PING\r\n").is_ok() {
                     let mut buf = [0u8; 1];
                     if s.read_exact(&mut buf).is_ok() {
-                        return;
+                        return Ok(());
                     }
                 }
             }
@@ -186,7 +194,13 @@ pub fn read_frames(s: &mut TcpStream, n: usize) -> Vec<Vec<u8>> {
             Err(e) => panic!("reading reply {} of {}: {}", frames.len() + 1, n, e),
         }
     }
-    assert_eq!(at, pending.len(), "unexpected bytes after {} replies: {:?}", n, String::from_utf8_lossy(&pending[at..]));
+    assert_eq!(
+        at,
+        pending.len(),
+        "unexpected bytes after {} replies: {:?}",
+        n,
+        String::from_utf8_lossy(&pending[at..])
+    );
     frames
 }
 
@@ -218,14 +232,7 @@ pub fn check(shardis: u16, redis: Option<u16>, req: &[u8], expected: &[u8], clos
 }
 
 /// `check` with another probe than PING (say, when PING needs AUTH).
-pub fn check_with(
-    shardis: u16,
-    redis: Option<u16>,
-    req: &[u8],
-    expected: &[u8],
-    closed: bool,
-    probe: (&[u8], &[u8]),
-) {
+pub fn check_with(shardis: u16, redis: Option<u16>, req: &[u8], expected: &[u8], closed: bool, probe: (&[u8], &[u8])) {
     let mut want = expected.to_vec();
     if !closed {
         want.extend_from_slice(probe.1);
@@ -365,10 +372,8 @@ impl Pair {
     /// Runs `steps` (a command as space-separated arguments, RESP-encoded,
     /// and its exact expected reply) in order on one connection per server.
     pub fn session(&self, steps: &[(&str, &str)]) {
-        let steps: Vec<(Vec<u8>, Vec<u8>)> = steps
-            .iter()
-            .map(|(c, r)| (encode(&c.split(' ').collect::<Vec<_>>()), r.as_bytes().to_vec()))
-            .collect();
+        let steps: Vec<(Vec<u8>, Vec<u8>)> =
+            steps.iter().map(|(c, r)| (encode(&c.split(' ').collect::<Vec<_>>()), r.as_bytes().to_vec())).collect();
         self.session_raw(&steps);
     }
 
