@@ -21,6 +21,7 @@ fn main() {
             tracing::error!("{}", e);
         }
         eprintln!("shardis: {}", e);
+        // Shard threads may still be running (or stuck): leave without joining them.
         std::process::exit(1);
     }
 }

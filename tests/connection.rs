@@ -496,7 +496,6 @@ fn client_reply_off_on_skip() {
 /// pending SKIP with `CLIENT REPLY ON` and answers it, and a SKIP sent while
 /// the current reply is skipped skips the next command too.
 #[test]
-#[ignore = "src/server/conn.rs: CLIENT REPLY SKIP followed by SKIP or ON differs from Redis"]
 fn client_reply_skip_then_skip_or_on() {
     let server = Server::start();
     let oracle = Oracle::start(&[]);
@@ -642,7 +641,6 @@ fn reset_leaves_monitor_mode() {
 /// MONITOR after a command ran, so `SELECT 1` shows db 1 and a monitor's own
 /// RESET is not shown to it; and HELLO redacts only the AUTH credentials.
 #[test]
-#[ignore = "src/server/conn.rs: MONITOR line of SELECT and HELLO differ from Redis"]
 fn monitor_select_and_hello_like_redis() {
     let server = Server::start();
     let oracle = Oracle::start(&[]);
@@ -665,7 +663,6 @@ fn monitor_select_and_hello_like_redis() {
 /// Redis closes the connection right after the reply and runs nothing
 /// pipelined after it.
 #[test]
-#[ignore = "src/server/conn.rs: commands pipelined after a self CLIENT KILL still run"]
 fn self_kill_stops_the_pipeline() {
     let server = Server::start();
     let oracle = Oracle::start(&[]);

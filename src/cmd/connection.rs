@@ -271,7 +271,7 @@ fn reset(ctx: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
     s.db = 0;
     s.proto = Proto::Resp2;
     s.name = None;
-    s.reply_mode = ReplyMode::On;
+    s.reply_mode = ReplyMode::default();
     s.monitor = false;
     s.no_touch = false;
     s.authenticated = !needs_auth;
@@ -489,13 +489,13 @@ fn client_reply(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
     let mode = &args[2];
     let mut s = ctx.client.state.borrow_mut();
     if mode.eq_ignore_ascii_case(b"on") {
-        s.reply_mode = ReplyMode::On;
+        s.reply_mode = ReplyMode::default();
         reply.ok();
     } else if mode.eq_ignore_ascii_case(b"off") {
-        s.reply_mode = ReplyMode::Off;
+        s.reply_mode.off = true;
     } else if mode.eq_ignore_ascii_case(b"skip") {
-        if s.reply_mode == ReplyMode::On {
-            s.reply_mode = ReplyMode::Skip;
+        if !s.reply_mode.off {
+            s.reply_mode.skip_next = true;
         }
     } else {
         reply.error(err::SYNTAX);

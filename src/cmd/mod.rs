@@ -341,11 +341,11 @@ pub fn registry() -> &'static Registry {
 
 /// Why a request could not be matched to a runnable command; the texts are
 /// Redis's own.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum LookupError {
     Unknown(String),
     UnknownSubcommand(String),
-    Arity(&'static str),
+    Arity(Resolved),
 }
 
 impl std::fmt::Display for LookupError {
@@ -353,7 +353,7 @@ impl std::fmt::Display for LookupError {
         match self {
             LookupError::Unknown(s) | LookupError::UnknownSubcommand(s) => f.write_str(s),
             LookupError::Arity(name) => {
-                write!(f, "ERR wrong number of arguments for '{}' command", name)
+                write!(f, "ERR wrong number of arguments for '{}' command", name.cmd.name)
             }
         }
     }
@@ -402,7 +402,7 @@ impl Registry {
         let bare_ok = args.len() == 1 && !matches!(r.cmd.exec, Exec::Container);
         if !named.subs.is_empty() && !bare_ok {
             if args.len() < 2 {
-                return Err(LookupError::Arity(r.cmd.name));
+                return Err(LookupError::Arity(r));
             }
             let mut buf = [0u8; 32];
             let sub = lowercase(&args[1], &mut buf).and_then(|s| named.subs.get(s));
@@ -419,7 +419,7 @@ impl Registry {
         }
         let (arity, argc) = (r.cmd.arity, args.len() as i32);
         if (arity > 0 && argc != arity) || argc < -arity {
-            return Err(LookupError::Arity(r.cmd.name));
+            return Err(LookupError::Arity(r));
         }
         Ok(r)
     }

@@ -16,12 +16,25 @@ use bytes::Bytes;
 
 use crate::resp::Proto;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplyMode {
-    On,
-    Off,
-    /// Suppress the reply of the next command only.
-    Skip,
+/// CLIENT REPLY state, Redis's three flags: `off` hides every reply,
+/// `skip` hides the current command's, `skip_next` becomes `skip` once the
+/// command that set it (CLIENT REPLY SKIP) is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReplyMode {
+    pub off: bool,
+    pub skip: bool,
+    pub skip_next: bool,
+}
+
+impl ReplyMode {
+    pub fn hides(&self) -> bool {
+        self.off || self.skip
+    }
+
+    /// After each command (Redis's `resetClient`).
+    pub fn command_done(&mut self) {
+        self.skip = std::mem::take(&mut self.skip_next);
+    }
 }
 
 pub struct ClientState {
@@ -68,7 +81,7 @@ impl Client {
                 db: 0,
                 proto: Proto::Resp2,
                 authenticated,
-                reply_mode: ReplyMode::On,
+                reply_mode: ReplyMode::default(),
                 monitor: false,
                 no_evict: false,
                 no_touch: false,

@@ -11,7 +11,7 @@ use tracing::{debug, warn};
 
 use crate::cmd::{err, flag, registry, After, ConnCtx, Exec, LookupError};
 use crate::resp::{ParseLimits, Parser, ProtocolError};
-use crate::server::client::{Client, ReplyMode};
+use crate::server::client::Client;
 use crate::server::dispatch::{Pipeline, Target};
 use crate::server::monitor;
 use crate::server::shared::unix_us;
@@ -126,98 +126,104 @@ impl Connection {
         }
     }
 
-    /// Parses and runs everything complete in the query buffer, writes the
-    /// replies in one go. False when the connection must close.
+    /// Parses and runs everything complete in the query buffer, writing
+    /// each round's replies in one go. False when the connection must close.
     async fn handle_input(&mut self) -> bool {
-        let config = self.core.shard.borrow_mut().config.refresh(&self.core.shared).clone();
+        let (max_bulk_len, query_limit) = {
+            let mut shard = self.core.shard.borrow_mut();
+            let c = shard.config.refresh(&self.core.shared);
+            (c.proto_max_bulk_len, c.client_query_buffer_limit)
+        };
         // Measured as Redis measures it: a command's complete arguments do
         // not count, so a multi-argument command may exceed the limit in total.
-        if self.parser.query_buffer_len(self.query.len()) as u64 > config.client_query_buffer_limit {
+        if self.parser.query_buffer_len(self.query.len()) as u64 > query_limit {
             warn!(client = self.client.id, addr = %self.client.addr, "closing client that reached max query buffer length");
             return false;
         }
-        let mut protocol_error: Option<ProtocolError> = None;
-        while !self.after.close {
-            let limits = ParseLimits {
-                max_bulk_len: config.proto_max_bulk_len,
-                authenticated: self.client.state.borrow().authenticated,
-            };
-            match self.parser.next(&mut self.query, &mut self.args, &limits) {
-                Ok(Some(_)) => {
-                    let args = std::mem::take(&mut self.args);
-                    self.route(&args);
-                    self.args = args;
-                    self.args.clear();
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    protocol_error = Some(e);
-                    break;
+        loop {
+            let mut protocol_error: Option<ProtocolError> = None;
+            let mut barrier = false;
+            while !self.after.close && !barrier {
+                let limits = ParseLimits { max_bulk_len, authenticated: self.client.state.borrow().authenticated };
+                match self.parser.next(&mut self.query, &mut self.args, &limits) {
+                    Ok(Some(_)) => {
+                        let args = std::mem::take(&mut self.args);
+                        barrier = self.route(&args);
+                        self.args = args;
+                        self.args.clear();
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        protocol_error = Some(e);
+                        break;
+                    }
                 }
             }
-        }
-        if let Some(need) = self.parser.bulk_remaining() {
-            // One allocation for a big value instead of doubling in steps.
-            self.query.reserve(need.min(config.proto_max_bulk_len as usize + 2));
-        }
-        {
-            let mut state = self.client.state.borrow_mut();
-            state.qbuf = self.query.len();
-            state.last_active = Instant::now();
-        }
-        if !self.pipeline.is_empty() {
-            let shared = self.core.shared.clone();
-            let mut ctx =
-                ConnCtx { client: &self.client, shared: &shared, shard_id: self.core.id, after: &mut self.after };
-            self.pipeline.run(&self.core, &mut ctx, &mut self.out).await;
-        }
-        if let Some(e) = &protocol_error {
-            debug!(client = self.client.id, error = %e, "protocol error");
-            e.write_reply(&mut self.out);
-        }
-        if !self.out.is_empty() {
-            self.core.shard.borrow_mut().stats.net_output_bytes += self.out.len() as u64;
-            let written = self.io.write_all(&self.out).await;
-            self.out.clear();
-            if written.is_err() {
-                return false;
+            if let Some(need) = self.parser.bulk_remaining() {
+                // One allocation for a big value instead of doubling in steps.
+                self.query.reserve(need.min(max_bulk_len as usize + 2));
+            }
+            {
+                let mut state = self.client.state.borrow_mut();
+                state.qbuf = self.query.len();
+                state.last_active = Instant::now();
+            }
+            if !self.pipeline.is_empty() {
+                let shared = self.core.shared.clone();
+                let mut ctx =
+                    ConnCtx { client: &self.client, shared: &shared, shard_id: self.core.id, after: &mut self.after };
+                self.pipeline.run(&self.core, &mut ctx, &mut self.out).await;
+            }
+            if let Some(e) = &protocol_error {
+                debug!(client = self.client.id, error = %e, "protocol error");
+                e.write_reply(&mut self.out);
+            }
+            if !self.out.is_empty() {
+                self.core.shard.borrow_mut().stats.net_output_bytes += self.out.len() as u64;
+                let written = self.io.write_all(&self.out).await;
+                self.out.clear();
+                if written.is_err() {
+                    return false;
+                }
+            }
+            let open = protocol_error.is_none() && !self.after.close && !self.client.is_killed();
+            // After a barrier, what is left in the buffer runs in a new round.
+            if !open || !barrier {
+                return open;
             }
         }
-        if self.after.monitor && self.monitor.is_none() {
-            self.client.state.borrow_mut().monitor = true;
-            self.monitor = Some(self.core.shared.monitors.add(self.client.id));
-        }
-        protocol_error.is_none() && !self.after.close && !self.client.is_killed()
     }
 
     /// Sends one parsed command on its way: answered here, or queued for the
     /// shard(s) that own its keys.
-    fn route(&mut self, args: &[Bytes]) {
+    ///
+    /// Returns true for a barrier: a command whose effect on this very
+    /// connection (CLIENT KILL of itself) must be known before the commands
+    /// after it are even routed.
+    fn route(&mut self, args: &[Bytes]) -> bool {
         let resolved = match registry().lookup(args) {
             Ok(r) => r,
             Err(e) => {
                 let id = match &e {
-                    LookupError::Arity(name) => {
-                        registry().find(name.split('|').next().unwrap_or(name).as_bytes()).map(|_| 0)
-                    }
+                    LookupError::Arity(r) => Some(r.id),
                     _ => None,
                 };
-                self.core.shard.borrow_mut().stats.record_rejected(id.and(None));
+                self.core.shard.borrow_mut().stats.record_rejected(id);
                 let proto = self.client.state.borrow().proto;
-                return self.pipeline.answer(proto, |r| r.error(&e.to_string()));
+                self.pipeline.answer(proto, |r| r.error(&e.to_string()));
+                return false;
             }
         };
         let cmd = resolved.cmd;
-        let (db, proto, authenticated, mode_before) = {
+        let (db, proto, authenticated) = {
             let s = self.client.state.borrow();
-            (s.db, s.proto, s.authenticated, s.reply_mode)
+            (s.db, s.proto, s.authenticated)
         };
         if !authenticated && !cmd.has(flag::NO_AUTH) {
             self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id));
-            return self.pipeline.answer(proto, |r| r.error(err::NOAUTH));
-        }
-        if self.core.shared.monitors.active() && !cmd.has(flag::ADMIN | flag::SKIP_MONITOR) {
-            self.feed_monitors(db, cmd.name, args);
+            self.pipeline.answer(proto, |r| r.error(err::NOAUTH));
+            self.finish_command();
+            return false;
         }
         self.client.state.borrow_mut().last_cmd = cmd.name;
         let target = Target { db: db as u16, proto, client_id: self.client.id };
@@ -236,6 +242,12 @@ impl Connection {
                 });
                 let usec = started.elapsed().as_micros() as u64;
                 self.core.shard.borrow_mut().stats.record_call(resolved.id, usec, failed);
+                if self.after.monitor && self.monitor.is_none() {
+                    // Subscribe now, not after the reply is written, so no
+                    // command sent right after `+OK` is missed.
+                    self.client.state.borrow_mut().monitor = true;
+                    self.monitor = Some(self.core.shared.monitors.add(self.client.id));
+                }
             }
             Exec::Keyed(_) => {
                 let shard = match cmd.first_key {
@@ -248,8 +260,10 @@ impl Connection {
                 let step = cmd.step.max(1) as usize;
                 if step > 1 && !(args.len() - cmd.first_key as usize).is_multiple_of(step) {
                     self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id));
-                    let msg = LookupError::Arity(cmd.name).to_string();
-                    return self.pipeline.answer(proto, |r| r.error(&msg));
+                    let msg = LookupError::Arity(resolved).to_string();
+                    self.pipeline.answer(proto, |r| r.error(&msg));
+                    self.finish_command();
+                    return false;
                 }
                 self.keys.clear();
                 self.keys.extend(cmd.key_positions(args.len()).map(|p| (p, shard_of_key(&args[p], shards))));
@@ -269,38 +283,52 @@ impl Connection {
             }
             Exec::Container => unreachable!("lookup resolves containers to their subcommands"),
         }
-        self.apply_reply_mode(mode_before);
+        // Monitors see a command after it ran, in the db it left selected
+        // (Redis feeds them from `call()`); a RESET monitor no longer sees its own.
+        if self.core.shared.monitors.active() && !cmd.has(flag::ADMIN | flag::SKIP_MONITOR) {
+            let db = self.client.state.borrow().db;
+            self.feed_monitors(db, cmd.name, args);
+        }
+        self.finish_command();
+        cmd.name == "client|kill"
     }
 
-    /// CLIENT REPLY: OFF hides every reply until ON; SKIP hides the next one.
-    fn apply_reply_mode(&mut self, before: ReplyMode) {
+    /// CLIENT REPLY: hides this command's reply if the client asked for it,
+    /// then moves a pending SKIP onto the next command (Redis's `resetClient`).
+    fn finish_command(&mut self) {
         let mut s = self.client.state.borrow_mut();
-        let hide = match before {
-            ReplyMode::On => false,
-            ReplyMode::Off => s.reply_mode == ReplyMode::Off,
-            ReplyMode::Skip => {
-                if s.reply_mode == ReplyMode::Skip {
-                    s.reply_mode = ReplyMode::On;
-                }
-                true
-            }
-        };
-        if hide {
+        if s.reply_mode.hides() {
             self.pipeline.hide_last();
         }
+        s.reply_mode.command_done();
     }
 
     fn feed_monitors(&self, db: usize, name: &str, args: &[Bytes]) {
         let addr = self.client.addr.to_string();
-        let line = if name == "auth" || name == "hello" {
-            // Never show credentials.
-            let redacted: Vec<Bytes> = std::iter::once(args[0].clone())
-                .chain(args[1..].iter().map(|_| Bytes::from_static(b"(redacted)")))
-                .collect();
-            monitor::format_line(unix_us(), db, &addr, &redacted)
-        } else {
-            monitor::format_line(unix_us(), db, &addr, args)
+        let line = match credential_positions(name, args) {
+            Some(secret) => {
+                let redacted: Vec<Bytes> = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| if secret(i) { Bytes::from_static(b"(redacted)") } else { a.clone() })
+                    .collect();
+                monitor::format_line(unix_us(), db, &addr, &redacted)
+            }
+            None => monitor::format_line(unix_us(), db, &addr, args),
         };
         self.core.shared.monitors.feed(line);
+    }
+}
+
+/// Which arguments carry credentials that MONITOR must never show: every
+/// argument of AUTH, the user and password after HELLO's AUTH.
+fn credential_positions(name: &str, args: &[Bytes]) -> Option<Box<dyn Fn(usize) -> bool>> {
+    match name {
+        "auth" => Some(Box::new(|i| i > 0)),
+        "hello" => {
+            let at = args.iter().position(|a| a.eq_ignore_ascii_case(b"auth"))?;
+            Some(Box::new(move |i| i == at + 1 || i == at + 2))
+        }
+        _ => None,
     }
 }

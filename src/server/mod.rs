@@ -52,6 +52,9 @@ impl std::fmt::Display for StartError {
     }
 }
 
+/// How long all shards may take to join the mesh and bind their listeners.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Mesh queue depth per pair of shards: a full queue makes senders wait,
 /// never the receive loop.
 const MESH_QUEUE: usize = 1024;
@@ -108,7 +111,11 @@ pub fn run(config: Config) -> Result<(), StartError> {
     }
     drop(ready_tx);
     for _ in 0..shards {
-        match ready_rx.recv() {
+        // A shard normally reports within milliseconds. glommio 0.9 has been
+        // seen (about one start in a few hundred, under load) to leave a new
+        // executor asleep in the mesh handshake for good; exit with an error
+        // a supervisor can act on rather than hang without listening.
+        match ready_rx.recv_timeout(STARTUP_TIMEOUT) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 let msg = start_failure(&e, io_memory, shards);
@@ -117,7 +124,13 @@ pub fn run(config: Config) -> Result<(), StartError> {
                 }
                 return Err(StartError(msg));
             }
-            Err(_) => return Err(StartError("a shard failed to start".into())),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                return Err(StartError(format!(
+                    "a shard did not start within {:?} (executor stuck in the mesh handshake); exiting",
+                    STARTUP_TIMEOUT
+                )))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Err(StartError("a shard failed to start".into())),
         }
     }
     info!(

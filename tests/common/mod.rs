@@ -38,6 +38,9 @@ impl Server {
             match Server::try_spawn_in(dir, free_port(), extra) {
                 Ok(server) => return server,
                 Err(e) if e.contains("Address already in use") => eprintln!("retrying on another port: {}", e),
+                // A known, rare glommio start-up hang: the server gives up after
+                // 10 s and exits; start it again (see the server's STARTUP_TIMEOUT).
+                Err(e) if e.contains("did not start within") => eprintln!("retrying a stuck start: {}", e),
                 Err(e) => panic!("{}", e),
             }
         }
