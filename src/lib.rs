@@ -7,6 +7,7 @@
 pub mod cmd;
 pub mod config;
 pub mod glob;
+pub mod num;
 pub mod resp;
 pub mod server;
 pub mod shard;

@@ -16,6 +16,7 @@
 use std::fmt;
 use std::ops::Range;
 
+use crate::num::string2ll;
 use bytes::{Buf, Bytes, BytesMut};
 
 /// PROTO_INLINE_MAX_SIZE: how much may be buffered while looking for the end
@@ -437,38 +438,6 @@ impl Parser {
             self.stage = Stage::BulkLen;
             Step::Continue
         }
-    }
-}
-
-/// Redis's `string2ll`: an optional '-', then digits without leading zeros
-/// ("0" alone is fine, "-0" is not), at most 20 bytes, no overflow.
-fn string2ll(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() >= 21 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if negative {
-        // -(i64::MIN) does not fit in i64, but its magnitude fits in u64.
-        0i64.checked_sub_unsigned(v)
-    } else {
-        i64::try_from(v).ok()
     }
 }
 

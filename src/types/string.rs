@@ -12,7 +12,7 @@ pub enum RString {
 
 impl RString {
     pub fn from_bytes(b: &[u8]) -> RString {
-        match parse_canonical_i64(b) {
+        match parse_i64(b) {
             Some(n) => RString::Int(n),
             None => RString::Raw(b.to_vec()),
         }
@@ -49,38 +49,7 @@ impl RString {
 /// Redis's `string2ll`: optional `-`, digits, no spaces, no `+`, no leading
 /// zeros, fits in i64. Anything else is not an integer.
 pub fn parse_i64(b: &[u8]) -> Option<i64> {
-    parse_canonical_i64(b)
-}
-
-fn parse_canonical_i64(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    if b == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match b[0] {
-        b'-' => (true, &b[1..]),
-        _ => (false, b),
-    };
-    if digits.is_empty() || digits[0] == b'0' {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    if neg {
-        if v > i64::MAX as u64 + 1 {
-            return None;
-        }
-        Some((v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
-    }
+    crate::num::string2ll(b)
 }
 
 #[cfg(test)]
