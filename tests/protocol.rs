@@ -238,7 +238,6 @@ fn unknown_command_and_arity_errors() {
 /// a NUL. shardis converts them to UTF-8 lossily and keeps NULs (the text is
 /// built in src/cmd/mod.rs).
 #[test]
-#[ignore = "known discrepancy: unknown-command errors mangle non-UTF-8 bytes and keep NULs (src/cmd/mod.rs)"]
 fn unknown_command_with_raw_bytes() {
     let p = Pair::start(&[]);
     p.check(&resp(&[b"f\xffo", b"a\xfeb"]), b"-ERR unknown command 'f\xffo', with args beginning with: 'a\xfeb' \r\n");

@@ -343,15 +343,15 @@ pub fn registry() -> &'static Registry {
 /// Redis's own.
 #[derive(Debug, Clone)]
 pub enum LookupError {
-    Unknown(String),
-    UnknownSubcommand(String),
+    Unknown(Vec<u8>),
+    UnknownSubcommand(Vec<u8>),
     Arity(Resolved),
 }
 
 impl std::fmt::Display for LookupError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LookupError::Unknown(s) | LookupError::UnknownSubcommand(s) => f.write_str(s),
+            LookupError::Unknown(s) | LookupError::UnknownSubcommand(s) => f.write_str(&String::from_utf8_lossy(s)),
             LookupError::Arity(name) => {
                 write!(f, "ERR wrong number of arguments for '{}' command", name.cmd.name)
             }
@@ -409,11 +409,10 @@ impl Registry {
             r = match sub {
                 Some(s) => *s,
                 None => {
-                    return Err(LookupError::UnknownSubcommand(format!(
-                        "ERR unknown subcommand '{}'. Try {} HELP.",
-                        truncate_lossy(&args[1], 128),
-                        r.cmd.name.to_ascii_uppercase()
-                    )))
+                    let mut msg = b"ERR unknown subcommand '".to_vec();
+                    msg.extend_from_slice(c_text(&args[1], 128));
+                    msg.extend_from_slice(format!("'. Try {} HELP.", r.cmd.name.to_ascii_uppercase()).as_bytes());
+                    return Err(LookupError::UnknownSubcommand(msg));
                 }
             };
         }
@@ -433,24 +432,40 @@ fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
     Some(out)
 }
 
-fn truncate_lossy(b: &[u8], max: usize) -> String {
-    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+/// What C's `%.Ns` prints of client bytes: up to a NUL, at most `max`.
+fn c_text(b: &[u8], max: usize) -> &[u8] {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len()).min(max);
+    &b[..end]
 }
 
 /// `unknown command 'foo', with args beginning with: 'a' 'b' ` — Redis stops
 /// adding arguments once the list passes 128 characters.
-fn unknown_command(args: &[Bytes]) -> String {
-    let mut list = String::new();
+fn unknown_command(args: &[Bytes]) -> Vec<u8> {
+    let mut list = Vec::new();
     for a in &args[1..] {
         if list.len() >= 128 {
             break;
         }
         let room = 128 - list.len();
-        list.push('\'');
-        list.push_str(&truncate_lossy(a, room));
-        list.push_str("' ");
+        list.push(b'\'');
+        list.extend_from_slice(c_text(a, room));
+        list.extend_from_slice(b"' ");
     }
-    format!("ERR unknown command '{}', with args beginning with: {}", truncate_lossy(&args[0], 128), list)
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(c_text(&args[0], 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&list);
+    msg
+}
+
+impl LookupError {
+    /// Writes the error reply, client bytes verbatim.
+    pub fn write(&self, reply: &mut Reply) {
+        match self {
+            LookupError::Unknown(msg) | LookupError::UnknownSubcommand(msg) => reply.error_bytes(msg),
+            LookupError::Arity(_) => reply.error(&self.to_string()),
+        }
+    }
 }
 
 /// Shared reply texts, Redis's exact wording.

@@ -50,7 +50,11 @@ impl<'a> Reply<'a> {
     /// Text of a one-line reply: CR and LF become spaces so that the reply
     /// stays one protocol line whatever the message holds.
     fn line(&mut self, s: &str) {
-        self.buf.extend(s.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        self.line_bytes(s.as_bytes());
+    }
+
+    fn line_bytes(&mut self, s: &[u8]) {
+        self.buf.extend(s.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -70,6 +74,13 @@ impl<'a> Reply<'a> {
     pub fn error(&mut self, msg: &str) {
         self.buf.push(b'-');
         self.line(msg.strip_prefix('-').unwrap_or(msg));
+    }
+
+    /// An error whose text carries client bytes verbatim (Redis echoes
+    /// unknown command names as sent, not as UTF-8).
+    pub fn error_bytes(&mut self, msg: &[u8]) {
+        self.buf.push(b'-');
+        self.line_bytes(msg);
     }
 
     /// `:n`

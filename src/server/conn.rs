@@ -210,7 +210,7 @@ impl Connection {
                 };
                 self.core.shard.borrow_mut().stats.record_rejected(id);
                 let proto = self.client.state.borrow().proto;
-                self.pipeline.answer(proto, |r| r.error(&e.to_string()));
+                self.pipeline.answer(proto, |r| e.write(r));
                 return false;
             }
         };
