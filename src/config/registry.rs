@@ -269,7 +269,9 @@ pub static SETTINGS: &[Setting] = &[
         name: "bind",
         doc: "Interfaces to listen on, one or more addresses (\"*\" = all IPv4, \"::*\" = all IPv6, a leading \"-\" = optional).",
         default: "127.0.0.1",
-        flags: Flags::MUTABLE,
+        // Listeners are bound once per shard at start; rebinding live is not
+        // supported, so CONFIG SET refuses rather than answer OK and do nothing.
+        flags: Flags::IMMUTABLE,
         kind: Kind::Multi { value_name: "ADDR", set: set_bind, get: get_bind, render: render_bind },
     },
     Setting {
