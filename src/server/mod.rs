@@ -65,17 +65,28 @@ pub fn run(config: Config) -> Result<(), StartError> {
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         n => n,
     };
-    let addrs = listen_addrs(&config)?;
+    let candidates = listen_addrs(&config)?;
     std::fs::create_dir_all(&config.dir)
         .map_err(|e| StartError(format!("Can't create the data directory {}: {}", config.dir.display(), e)))?;
     let _lock = lockfile::Lock::take(&config.dir)?;
-    for addr in &addrs {
-        transport::probe_free(*addr).map_err(|e| {
-            StartError(format!(
-                "Could not listen on {}: {} (is another shardis or redis-server running on this port?)",
-                addr, e
-            ))
-        })?;
+    let mut addrs = Vec::new();
+    for (addr, optional) in candidates {
+        match transport::probe_free(addr) {
+            Ok(()) => addrs.push(addr),
+            // `-addr`: skip it if this host has no such address (as Redis does).
+            Err(e) if optional && e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                warn!("skipping optional bind address {}: {}", addr, e)
+            }
+            Err(e) => {
+                return Err(StartError(format!(
+                    "Could not listen on {}: {} (is another shardis or redis-server running on this port?)",
+                    addr, e
+                )))
+            }
+        }
+    }
+    if addrs.is_empty() {
+        return Err(StartError("none of the bind addresses is available on this host".into()));
     }
     let io_memory = io_memory(&config, shards)?;
     let (control_tx, control_rx) = mpsc::channel();
@@ -160,7 +171,8 @@ pub fn run(config: Config) -> Result<(), StartError> {
 }
 
 /// Every `bind` address with the port; `*` means all IPv4 interfaces.
-fn listen_addrs(config: &Config) -> Result<Vec<SocketAddr>, StartError> {
+/// With each, whether it is optional (written `-addr`).
+fn listen_addrs(config: &Config) -> Result<Vec<(SocketAddr, bool)>, StartError> {
     if config.port == 0 {
         return Err(StartError("port 0 is not supported: shardis serves TCP only".into()));
     }
@@ -176,7 +188,7 @@ fn listen_addrs(config: &Config) -> Result<Vec<SocketAddr>, StartError> {
         let resolved = (host, config.port)
             .to_socket_addrs()
             .map_err(|e| StartError(format!("Invalid bind address '{}': {}", b, e)))?;
-        out.extend(resolved.take(1));
+        out.extend(resolved.take(1).map(|a| (a, b.starts_with('-'))));
     }
     if out.is_empty() {
         return Err(StartError("no bind address".into()));
