@@ -9,25 +9,8 @@ mod blackbox;
 mod common;
 
 use blackbox::{esc, Conn, Oracle};
+use common::oracle::Rng;
 use shardis::slot::key_slot;
-
-/// A tiny deterministic PRNG (xorshift64*), so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn keys() -> Vec<Vec<u8>> {
     let mut keys: Vec<Vec<u8>> = [
@@ -64,10 +47,10 @@ fn keys() -> Vec<Vec<u8>> {
     .collect();
     keys.push(vec![0, 0xff, b'{', 0x80, b'}', 1]);
     keys.push(b"\r\n{\r\n}".to_vec());
-    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut rng = Rng::new(0x5EED_1234_ABCD_0001);
     // Random bytes, with braces common enough to form every tag shape.
     for _ in 0..400 {
-        let len = rng.below(24) as usize;
+        let len = rng.below(24);
         let key: Vec<u8> = (0..len)
             .map(|_| match rng.below(8) {
                 0 => b'{',
