@@ -169,9 +169,12 @@ impl Connection {
                 state.last_active = Instant::now();
             }
             if !self.pipeline.is_empty() {
-                let shared = self.core.shared.clone();
-                let mut ctx =
-                    ConnCtx { client: &self.client, shared: &shared, shard_id: self.core.id, after: &mut self.after };
+                let mut ctx = ConnCtx {
+                    client: &self.client,
+                    shared: &self.core.shared,
+                    shard_id: self.core.id,
+                    after: &mut self.after,
+                };
                 self.pipeline.run(&self.core, &mut ctx, &mut self.out).await;
             }
             if let Some(e) = &protocol_error {
@@ -231,9 +234,12 @@ impl Connection {
         match cmd.exec {
             Exec::Conn(handler) => {
                 let started = Instant::now();
-                let shared = self.core.shared.clone();
-                let mut ctx =
-                    ConnCtx { client: &self.client, shared: &shared, shard_id: self.core.id, after: &mut self.after };
+                let mut ctx = ConnCtx {
+                    client: &self.client,
+                    shared: &self.core.shared,
+                    shard_id: self.core.id,
+                    after: &mut self.after,
+                };
                 let mut failed = false;
                 self.pipeline.answer(proto, |reply| {
                     let before = reply.buf.len();

@@ -151,6 +151,8 @@ pub struct Pipeline {
     parts: Vec<(u16, u32)>,
     owners: Vec<u16>,
     split_args: Vec<Bytes>,
+    /// Remote batches in flight this round: (shard, commands, reply).
+    pending: Vec<(usize, usize, Option<oneshot::Receiver<BatchOutput>>)>,
 }
 
 /// Where a command's reply goes: its protocol, db and client.
@@ -172,6 +174,7 @@ impl Pipeline {
             parts: Vec::new(),
             owners: Vec::new(),
             split_args: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -259,7 +262,7 @@ impl Pipeline {
     /// client order to `out`.
     pub async fn run(&mut self, core: &Core, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
         let home = core.id;
-        let mut pending = Vec::new();
+        let mut pending = std::mem::take(&mut self.pending);
         for shard in 0..self.batches.len() {
             if shard == home || self.batches[shard].cmds.is_empty() {
                 continue;
@@ -276,13 +279,14 @@ impl Pipeline {
             execute(&mut core.shard.borrow_mut(), &self.batches[home], &mut self.outputs[home]);
             self.batches[home].clear();
         }
-        for (shard, n, rx) in pending {
+        for (shard, n, rx) in pending.drain(..) {
             let output = match rx {
                 Some(rx) => rx.await.ok(),
                 None => None,
             };
             self.outputs[shard] = output.unwrap_or_else(|| BatchOutput::unavailable(n));
         }
+        self.pending = pending;
         self.assemble(ctx, out);
         self.clear();
     }

@@ -181,11 +181,7 @@ pub struct Oracle {
 }
 
 pub fn redis_server() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/local/bin")])
-        .map(|d| d.join("redis-server"))
-        .find(|p| p.is_file())
+    crate::common::oracle::find_binary("redis-server")
 }
 
 impl Oracle {
