@@ -8,11 +8,10 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{free_port, resp};
+use crate::common::resp;
 
 /// Bytes shown escaped in assertion messages.
 #[derive(Clone, PartialEq, Eq)]
@@ -174,54 +173,8 @@ pub fn info_field(info: &str, field: &str) -> Option<String> {
 
 /// A `redis-server` on a free port with persistence off plus `extra`, or None
 /// (with a note) when it is not installed. Killed on drop.
-pub struct Oracle {
-    pub child: Child,
-    pub port: u16,
-    pub dir: tempfile::TempDir,
-}
-
-pub fn redis_server() -> Option<PathBuf> {
-    crate::common::oracle::find_binary("redis-server")
-}
-
-impl Oracle {
-    pub fn start(extra: &[&str]) -> Option<Oracle> {
-        let Some(bin) = redis_server() else {
-            eprintln!("note: redis-server is not installed; checking literal expectations only");
-            return None;
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut args: Vec<String> =
-            ["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-        args.extend(["--dir".to_string(), dir.path().display().to_string()]);
-        args.extend(["--loglevel".to_string(), "warning".to_string()]);
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let child = Command::new(bin).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let mut oracle = Oracle { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(status)) = oracle.child.try_wait() {
-                panic!("redis-server exited during start: {}", status);
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(oracle);
-            }
-            assert!(Instant::now() < deadline, "redis-server did not start on port {}", port);
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Oracle {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[allow(unused_imports)]
+pub use crate::common::oracle::RedisServer as Oracle;
 
 /// Runs `steps` (command, exact expected reply) in order on one fresh
 /// connection to each port.
@@ -260,12 +213,8 @@ impl Proc {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("shardis exited during start ({}): {}", status, self.stderr());
             }
-            if let Ok(mut s) = TcpStream::connect((host, port)) {
-                s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-                let mut buf = [0u8; 7];
-                if s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n" {
-                    return;
-                }
+            if crate::common::answers_ping(host, port).is_ok() {
+                return;
             }
             std::thread::sleep(Duration::from_millis(10));
         }

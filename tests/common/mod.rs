@@ -20,6 +20,26 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Ok once a server on `host:port` answers PING (`+PONG`, or `-NOAUTH` when
+/// it has a password). Connecting alone proves nothing: connecting to an
+/// unbound port of the ephemeral range can succeed by TCP simultaneous open,
+/// the socket connected to itself, which then holds the port so the server
+/// being waited for fails to bind it.
+pub fn answers_ping(host: &str, port: u16) -> Result<(), String> {
+    let mut s = TcpStream::connect((host, port)).map_err(|e| e.to_string())?;
+    if s.local_addr().ok() == s.peer_addr().ok() {
+        return Err("connected to itself".to_string());
+    }
+    s.set_read_timeout(Some(Duration::from_secs(1))).map_err(|e| e.to_string())?;
+    s.write_all(b"PING\r\n").map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 7];
+    s.read_exact(&mut buf).map_err(|e| e.to_string())?;
+    match &buf {
+        b"+PONG\r\n" | b"-NOAUTH" => Ok(()),
+        other => Err(format!("PING answered {:?}", other.escape_ascii().to_string())),
+    }
+}
+
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_shardis"))
 }
@@ -83,20 +103,9 @@ impl Server {
                 }
                 return Err(format!("shardis exited during start ({}): {}", status, err));
             }
-            match TcpStream::connect(("127.0.0.1", self.port)) {
-                Ok(mut s) => {
-                    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-                    if s.write_all(b"PING\r\n").is_ok() {
-                        let mut buf = [0u8; 7];
-                        // With requirepass, PING answers "-NOAUTH ...": ready too.
-                        let r = s.read_exact(&mut buf);
-                        if r.is_ok() && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH") {
-                            return Ok(());
-                        }
-                        last = format!("{:?} {:?} local {:?}", r, buf, s.local_addr());
-                    }
-                }
-                Err(e) => last = e.to_string(),
+            match answers_ping("127.0.0.1", self.port) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -75,15 +75,8 @@ impl RedisServer {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(status);
             }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-                // A password (requirepass) makes PING answer NOAUTH: ready too.
-                if s.write_all(b"PING\r\n").is_ok() {
-                    let mut buf = [0u8; 1];
-                    if s.read_exact(&mut buf).is_ok() {
-                        return Ok(());
-                    }
-                }
+            if super::answers_ping("127.0.0.1", self.port).is_ok() {
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
