@@ -15,6 +15,22 @@ pub const REDIS_VERSION: &str = "7.2.0";
 
 const C: u32 = acl::CONNECTION;
 
+/// Argument specs for `COMMAND DOCS` (syntax in [`super::docs`]).
+pub static ARGS: &[(&str, &str)] = &[
+    ("ping", "[message]"),
+    ("echo", "message"),
+    ("hello", "[arguments(protover:integer [AUTH username password] [SETNAME clientname])]"),
+    ("auth", "[username] password"),
+    ("select", "index:integer"),
+    ("client|setname", "connection-name"),
+    ("client|kill", "filter(old-format:string|new-format([client-type(TYPE NORMAL|TYPE MASTER|TYPE SLAVE|TYPE REPLICA|TYPE PUBSUB)] [USER username] [ADDR ip:port] [LADDR ip:port] [ID client-id:integer] [MAXAGE maxage:integer] [SKIPME yes/no])...)"),
+    ("client|list", "[client-type(TYPE NORMAL|TYPE MASTER|TYPE REPLICA|TYPE PUBSUB)] [ID client-id:integer...]"),
+    ("client|setinfo", "attr(LIB-NAME libname|LIB-VER libver)"),
+    ("client|no-evict", "enabled(ON|OFF)"),
+    ("client|no-touch", "enabled(ON|OFF)"),
+    ("client|reply", "action(ON|OFF|SKIP)"),
+];
+
 pub static COMMANDS: &[Command] = &[
     command(
         "ping",

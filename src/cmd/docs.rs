@@ -11,46 +11,6 @@
 
 use crate::resp::Reply;
 
-/// Arguments of each command that documents them.
-static ARGUMENTS: &[(&str, &str)] = &[
-    ("get", "key"),
-    (
-        "set",
-        "key value [condition(NX|XX)] [GET] [expiration(EX seconds:integer|PX milliseconds:integer|\
-         EXAT unix-time-seconds:unix-time|PXAT unix-time-milliseconds:unix-time|KEEPTTL)]",
-    ),
-    ("incr", "key"),
-    ("mget", "key..."),
-    ("mset", "key_value(key value)..."),
-    ("del", "key..."),
-    ("unlink", "key..."),
-    ("exists", "key..."),
-    ("flushdb", "[flush-type(ASYNC|SYNC)]"),
-    ("flushall", "[flush-type(ASYNC|SYNC)]"),
-    ("ping", "[message]"),
-    ("echo", "message"),
-    ("hello", "[arguments(protover:integer [AUTH username password] [SETNAME clientname])]"),
-    ("auth", "[username] password"),
-    ("select", "index:integer"),
-    ("client|setname", "connection-name"),
-    ("client|kill", "filter(old-format:string|new-format([client-type(TYPE NORMAL|TYPE MASTER|TYPE SLAVE|TYPE REPLICA|TYPE PUBSUB)] [USER username] [ADDR ip:port] [LADDR ip:port] [ID client-id:integer] [MAXAGE maxage:integer] [SKIPME yes/no])...)"),
-    ("client|list", "[client-type(TYPE NORMAL|TYPE MASTER|TYPE REPLICA|TYPE PUBSUB)] [ID client-id:integer...]"),
-    ("client|setinfo", "attr(LIB-NAME libname|LIB-VER libver)"),
-    ("client|no-evict", "enabled(ON|OFF)"),
-    ("client|no-touch", "enabled(ON|OFF)"),
-    ("client|reply", "action(ON|OFF|SKIP)"),
-    ("info", "[section...]"),
-    ("config|get", "parameter..."),
-    ("config|set", "data(parameter value)..."),
-    ("shutdown", "[save-selector(NOSAVE|SAVE)] [NOW] [FORCE] [ABORT]"),
-    ("command|info", "[command-name...]"),
-    ("command|docs", "[command-name...]"),
-    ("command|list", "[FILTERBY filterby(MODULE module-name|ACLCAT category|PATTERN pattern:pattern)]"),
-    ("command|getkeys", "command arg..."),
-    ("command|getkeysandflags", "command arg..."),
-    ("debug", "subcommand [arg...]"),
-];
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arg {
     pub name: String,
@@ -61,8 +21,9 @@ pub struct Arg {
     pub children: Vec<Arg>,
 }
 
+/// The argument spec of `command`, from its family's `ARGS` table.
 pub fn arguments(command: &str) -> Option<Vec<Arg>> {
-    ARGUMENTS.iter().find(|(n, _)| *n == command).map(|(_, spec)| parse(spec))
+    super::family_args().flatten().find(|(n, _)| *n == command).map(|(_, spec)| parse(spec))
 }
 
 /// Parses an argument spec (see the module docs); malformed specs are a bug
@@ -316,7 +277,7 @@ mod tests {
     #[test]
     fn every_spec_parses_and_names_a_command() {
         let registry = crate::cmd::registry();
-        for (name, spec) in ARGUMENTS {
+        for (name, spec) in crate::cmd::family_args().flatten() {
             assert!(!parse(spec).is_empty(), "{}", name);
             assert!(registry.all().iter().any(|c| c.name == *name), "no command {}", name);
         }

@@ -11,6 +11,15 @@ use crate::resp::Reply;
 
 const CMD_FLAGS: u32 = flag::LOADING | flag::STALE;
 
+/// Argument specs for `COMMAND DOCS` (syntax in [`super::docs`]).
+pub static ARGS: &[(&str, &str)] = &[
+    ("command|info", "[command-name...]"),
+    ("command|docs", "[command-name...]"),
+    ("command|list", "[FILTERBY filterby(MODULE module-name|ACLCAT category|PATTERN pattern:pattern)]"),
+    ("command|getkeys", "command arg..."),
+    ("command|getkeysandflags", "command arg..."),
+];
+
 pub static COMMANDS: &[Command] = &[Command {
     name: "command",
     arity: -1,

@@ -10,6 +10,15 @@ use crate::shard::ShardCtx;
 
 const K: u32 = acl::KEYSPACE;
 
+/// Argument specs for `COMMAND DOCS` (syntax in [`super::docs`]).
+pub static ARGS: &[(&str, &str)] = &[
+    ("del", "key..."),
+    ("unlink", "key..."),
+    ("exists", "key..."),
+    ("flushdb", "[flush-type(ASYNC|SYNC)]"),
+    ("flushall", "[flush-type(ASYNC|SYNC)]"),
+];
+
 pub static COMMANDS: &[Command] = &[
     command(
         "del",

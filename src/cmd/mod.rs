@@ -3,6 +3,7 @@
 //! arity checks, routing, `COMMAND`, and later persistence and ACLs.
 //! One file per command family holds the handlers and that family's entries.
 
+pub mod bitmaps;
 pub mod connection;
 pub mod docs;
 pub mod introspect;
@@ -133,6 +134,10 @@ pub enum Exec {
     MultiKey(Handler, Merge),
     /// Runs on every shard, replies merge.
     AllShards(Handler, Merge),
+    /// Needs the values of keys on several shards together (RENAME, BITOP…):
+    /// the handler when all its keys are on one shard, else the coordinator
+    /// (see [`crate::server::cross`]).
+    Cross(Handler, crate::server::cross::Coordinator),
     /// Runs in the connection layer: connection state, server-wide settings.
     Conn(ConnHandler),
     /// A container (`CLIENT`, `CONFIG`, …): dispatches on its subcommand.
@@ -315,8 +320,13 @@ pub struct Registry {
 }
 
 /// Every family's table, in the order `COMMAND` lists them.
-fn families() -> [&'static [Command]; 5] {
-    [strings::COMMANDS, keys::COMMANDS, connection::COMMANDS, server::COMMANDS, introspect::COMMANDS]
+fn families() -> [&'static [Command]; 6] {
+    [strings::COMMANDS, bitmaps::COMMANDS, keys::COMMANDS, connection::COMMANDS, server::COMMANDS, introspect::COMMANDS]
+}
+
+/// Every family's argument specs for `COMMAND DOCS`.
+pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'static str)]> {
+    [strings::ARGS, bitmaps::ARGS, keys::ARGS, connection::ARGS, server::ARGS, introspect::ARGS].into_iter()
 }
 
 pub fn registry() -> &'static Registry {

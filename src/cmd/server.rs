@@ -16,6 +16,15 @@ const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 /// Redis lists INFO and LASTSAVE under `@dangerous` explicitly.
 const DANGEROUS_ACL: u32 = acl::DANGEROUS;
 
+/// Argument specs for `COMMAND DOCS` (syntax in [`super::docs`]).
+pub static ARGS: &[(&str, &str)] = &[
+    ("info", "[section...]"),
+    ("config|get", "parameter..."),
+    ("config|set", "data(parameter value)..."),
+    ("shutdown", "[save-selector(NOSAVE|SAVE)] [NOW] [FORCE] [ABORT]"),
+    ("debug", "subcommand [arg...]"),
+];
+
 pub static COMMANDS: &[Command] = &[
     command(
         "info",

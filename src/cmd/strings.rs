@@ -11,6 +11,19 @@ use crate::types::{RString, Value};
 
 const S: u32 = acl::STRING;
 
+/// Argument specs for `COMMAND DOCS` (syntax in [`super::docs`]).
+pub static ARGS: &[(&str, &str)] = &[
+    ("get", "key"),
+    (
+        "set",
+        "key value [condition(NX|XX)] [GET] [expiration(EX seconds:integer|PX milliseconds:integer|\
+         EXAT unix-time-seconds:unix-time|PXAT unix-time-milliseconds:unix-time|KEEPTTL)]",
+    ),
+    ("incr", "key"),
+    ("mget", "key..."),
+    ("mset", "key_value(key value)..."),
+];
+
 pub static COMMANDS: &[Command] = &[
     command(
         "get",

@@ -202,7 +202,8 @@ impl Connection {
     ///
     /// Returns true for a barrier: a command whose effect on this very
     /// connection (CLIENT KILL of itself) must be known before the commands
-    /// after it are even routed.
+    /// after it are even routed, or a cross-shard command, which must run
+    /// after the commands before it and before the ones after it.
     fn route(&mut self, args: &[Bytes]) -> bool {
         let resolved = match registry().lookup(args) {
             Ok(r) => r,
@@ -231,6 +232,7 @@ impl Connection {
         self.client.state.borrow_mut().last_cmd = cmd.name;
         let target = Target { db: db as u16, proto, client_id: self.client.id };
         let shards = self.core.shared.shards;
+        let mut cross = false;
         match cmd.exec {
             Exec::Conn(handler) => {
                 let started = Instant::now();
@@ -283,6 +285,17 @@ impl Connection {
                     self.keys = keys;
                 }
             }
+            Exec::Cross(..) => {
+                let home = self.core.id;
+                let mut shards = cmd.key_positions(args.len()).map(|p| shard_of_key(&args[p], shards));
+                let first = shards.next().unwrap_or(home);
+                if shards.all(|s| s == first) {
+                    self.pipeline.to_shard(first, resolved, target, args);
+                } else {
+                    self.pipeline.to_cross(resolved, target, args);
+                    cross = true;
+                }
+            }
             Exec::AllShards(_, merge) => {
                 self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, false);
                 self.pipeline.to_all_shards(resolved, merge, target, args);
@@ -296,7 +309,7 @@ impl Connection {
             self.feed_monitors(db, cmd.name, args);
         }
         self.finish_command();
-        cmd.name == "client|kill"
+        cross || cmd.name == "client|kill"
     }
 
     /// CLIENT REPLY: hides this command's reply if the client asked for it,

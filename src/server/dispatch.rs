@@ -9,6 +9,7 @@
 //! re-assembled in the client's order into one buffer for one write.
 
 use std::mem;
+use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -16,9 +17,9 @@ use futures::channel::oneshot;
 
 use crate::cmd::{registry, ConnCtx, Exec, Merge, Resolved};
 use crate::resp::{Proto, Reply};
-use crate::server::merge;
 use crate::server::shared::unix_ms;
 use crate::server::Core;
+use crate::server::{cross, merge};
 use crate::shard::{Shard, ShardCtx};
 
 /// One command of a batch; its arguments are `args[start..start + argc]`.
@@ -84,10 +85,25 @@ impl BatchOutput {
     }
 }
 
-/// The mesh message: a batch to run, and where to send its replies.
-pub struct ShardRequest {
-    pub batch: ShardBatch,
-    pub done: oneshot::Sender<BatchOutput>,
+/// A mesh message.
+pub enum ShardRequest {
+    /// A batch to run, and where to send its replies.
+    Batch { batch: ShardBatch, done: oneshot::Sender<BatchOutput> },
+    /// One step of a cross-shard command ([`crate::server::cross`]); the
+    /// job sends its own result back.
+    Job(Box<dyn FnOnce(&mut Shard) + Send>),
+}
+
+/// Serves one mesh message on the shard that received it.
+pub fn serve(shard: &mut Shard, req: ShardRequest) {
+    match req {
+        ShardRequest::Batch { batch, done } => {
+            let mut out = BatchOutput::default();
+            execute(shard, &batch, &mut out);
+            let _ = done.send(out);
+        }
+        ShardRequest::Job(job) => job(shard),
+    }
 }
 
 /// Runs a batch on the shard that owns it: synchronous, in order.
@@ -100,7 +116,7 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
         let before = out.buf.len();
         let started = Instant::now();
         match cmd.exec {
-            Exec::Keyed(h) | Exec::MultiKey(h, _) | Exec::AllShards(h, _) => {
+            Exec::Keyed(h) | Exec::MultiKey(h, _) | Exec::AllShards(h, _) | Exec::Cross(h, _) => {
                 let mut reply = Reply::new(&mut out.buf, c.proto);
                 let mut ctx = ShardCtx { shard: &mut *shard, db: c.db as usize, now, client_id: c.client_id };
                 h(&mut ctx, args, &mut reply);
@@ -125,6 +141,8 @@ enum Source {
     Shard { shard: u16, idx: u32 },
     /// Parts from several shards, merged.
     Split(u32),
+    /// The round's cross-shard command, run after every batch: `cross_out`.
+    Cross,
 }
 
 struct Slot {
@@ -153,6 +171,10 @@ pub struct Pipeline {
     split_args: Vec<Bytes>,
     /// Remote batches in flight this round: (shard, commands, reply).
     pending: Vec<(usize, usize, Option<oneshot::Receiver<BatchOutput>>)>,
+    /// A command whose keys span shards ends the round it is in; it runs
+    /// once every command before it has.
+    cross: Option<(Resolved, Target, Vec<Bytes>)>,
+    cross_out: Vec<u8>,
 }
 
 /// Where a command's reply goes: its protocol, db and client.
@@ -175,6 +197,8 @@ impl Pipeline {
             owners: Vec::new(),
             split_args: Vec::new(),
             pending: Vec::new(),
+            cross: None,
+            cross_out: Vec::new(),
         }
     }
 
@@ -233,6 +257,14 @@ impl Pipeline {
         self.push_split(merge, t.proto, parts_start, owners_start, args);
     }
 
+    /// A command that needs keys of several shards together: it closes the
+    /// round (the connection treats it as a barrier) and runs last.
+    pub fn to_cross(&mut self, r: Resolved, t: Target, args: &[Bytes]) {
+        debug_assert!(self.cross.is_none(), "a cross-shard command ends its round");
+        self.cross = Some((r, t, args.to_vec()));
+        self.slots.push(Slot { src: Source::Cross, hidden: false });
+    }
+
     /// A command every shard runs with the same arguments.
     pub fn to_all_shards(&mut self, r: Resolved, merge: Merge, t: Target, args: &[Bytes]) {
         let parts_start = self.parts.len() as u32;
@@ -260,7 +292,7 @@ impl Pipeline {
     /// Sends every remote batch (one message per shard), runs the home
     /// shard's batch inline, waits for the rest, and appends every reply in
     /// client order to `out`.
-    pub async fn run(&mut self, core: &Core, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
+    pub async fn run(&mut self, core: &Rc<Core>, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
         let home = core.id;
         let mut pending = std::mem::take(&mut self.pending);
         for shard in 0..self.batches.len() {
@@ -270,7 +302,7 @@ impl Pipeline {
             let batch = mem::take(&mut self.batches[shard]);
             let n = batch.cmds.len();
             let (done, rx) = oneshot::channel();
-            match core.mesh.send_to(shard, ShardRequest { batch, done }).await {
+            match core.mesh.send_to(shard, ShardRequest::Batch { batch, done }).await {
                 Ok(()) => pending.push((shard, n, Some(rx))),
                 Err(_) => pending.push((shard, n, None)),
             }
@@ -287,6 +319,9 @@ impl Pipeline {
             self.outputs[shard] = output.unwrap_or_else(|| BatchOutput::unavailable(n));
         }
         self.pending = pending;
+        if let Some((r, t, args)) = self.cross.take() {
+            self.cross_out = cross::run(core, r, t, args).await;
+        }
         self.assemble(ctx, out);
         self.clear();
     }
@@ -299,6 +334,7 @@ impl Pipeline {
             match slot.src {
                 Source::Inline { start, end } => out.extend_from_slice(&self.inline[start as usize..end as usize]),
                 Source::Shard { shard, idx } => out.extend_from_slice(self.outputs[shard as usize].reply(idx)),
+                Source::Cross => out.extend_from_slice(&self.cross_out),
                 Source::Split(i) => {
                     let s = &self.splits[i as usize];
                     let parts: Vec<&[u8]> = self.parts[s.parts.0 as usize..s.parts.1 as usize]
@@ -320,6 +356,7 @@ impl Pipeline {
         self.parts.clear();
         self.owners.clear();
         self.split_args.clear();
+        self.cross_out.clear();
         for o in &mut self.outputs {
             o.clear();
         }

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod conn;
+pub mod cross;
 pub mod dispatch;
 pub mod logging;
 pub mod merge;
@@ -29,7 +30,7 @@ use tracing::{error, info, warn};
 use crate::config::Config;
 use crate::shard::Shard;
 use client::Client;
-use dispatch::{execute, BatchOutput, ShardRequest};
+use dispatch::ShardRequest;
 use shared::{Control, Shared};
 
 /// What one executor owns, shared by the tasks running on it.
@@ -304,9 +305,7 @@ async fn shard_main(
         let core = core.clone();
         glommio::spawn_local(async move {
             while let Some(req) = rx.recv().await {
-                let mut out = BatchOutput::default();
-                execute(&mut core.shard.borrow_mut(), &req.batch, &mut out);
-                let _ = req.done.send(out);
+                dispatch::serve(&mut core.shard.borrow_mut(), req);
             }
             tracing::trace!(shard = core.id, peer, "mesh receiver closed");
         })
