@@ -4,10 +4,12 @@
 //! glommio executor that owns one shard of the keyspace; connections route
 //! each command to the shard that owns its key.
 
+pub mod alloc;
 pub mod cmd;
 pub mod config;
 pub mod glob;
 pub mod num;
+pub mod rand;
 pub mod resp;
 pub mod server;
 pub mod shard;

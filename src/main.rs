@@ -2,7 +2,12 @@
 
 use shardis::config::{Config, ConfigError};
 
+/// Counts allocated bytes for `INFO memory`.
+#[global_allocator]
+static ALLOC: shardis::alloc::Counting = shardis::alloc::Counting;
+
 fn main() {
+    shardis::alloc::mark_installed();
     let config = match Config::from_args(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(ConfigError::Clap(e)) => e.exit(),

@@ -6,6 +6,7 @@
 pub mod bitmaps;
 pub mod connection;
 pub mod docs;
+pub mod expire;
 pub mod introspect;
 pub mod keys;
 pub mod server;
@@ -153,6 +154,8 @@ pub enum Merge {
     /// Each shard answered an array with one element per key it owned; the
     /// elements go back in the client's key order (MGET).
     Interleave,
+    /// Each shard answered an array; the result is all their elements (KEYS).
+    Concat,
     Custom(MergeFn),
 }
 
@@ -320,13 +323,22 @@ pub struct Registry {
 }
 
 /// Every family's table, in the order `COMMAND` lists them.
-fn families() -> [&'static [Command]; 6] {
-    [strings::COMMANDS, bitmaps::COMMANDS, keys::COMMANDS, connection::COMMANDS, server::COMMANDS, introspect::COMMANDS]
+fn families() -> [&'static [Command]; 7] {
+    [
+        strings::COMMANDS,
+        bitmaps::COMMANDS,
+        keys::COMMANDS,
+        expire::COMMANDS,
+        connection::COMMANDS,
+        server::COMMANDS,
+        introspect::COMMANDS,
+    ]
 }
 
 /// Every family's argument specs for `COMMAND DOCS`.
 pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'static str)]> {
-    [strings::ARGS, bitmaps::ARGS, keys::ARGS, connection::ARGS, server::ARGS, introspect::ARGS].into_iter()
+    [strings::ARGS, bitmaps::ARGS, keys::ARGS, expire::ARGS, connection::ARGS, server::ARGS, introspect::ARGS]
+        .into_iter()
 }
 
 pub fn registry() -> &'static Registry {
@@ -486,6 +498,8 @@ pub mod err {
     pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
     pub const NOAUTH: &str = "NOAUTH Authentication required.";
     pub const DB_RANGE: &str = "ERR DB index is out of range";
+    pub const NO_SUCH_KEY: &str = "ERR no such key";
+    pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 }
 
 /// Parses a whole argument as Redis's `string2ll` does.

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{acl, command, container, err, flag::*, registry, Command, ConnCtx, Exec, Merge};
+use super::{acl, command, container, err, flag::*, parse_int, registry, Command, ConnCtx, Exec, Merge};
 use crate::cmd::connection::{help_reply, REDIS_VERSION};
 use crate::resp::Reply;
 use crate::server::merge::{bulk_payload, first_error};
 use crate::server::shared::{unix_us, Control};
-use crate::shard::ShardCtx;
+use crate::shard::{Entry, ShardCtx};
+use crate::types::{RString, Value};
 
 const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 /// Redis lists INFO and LASTSAVE under `@dangerous` explicitly.
@@ -205,9 +206,10 @@ fn monitor(ctx: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
     reply.ok();
 }
 
-fn debug(_: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
+fn debug(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let sub = args[1].to_ascii_lowercase();
     match (&sub[..], args.len()) {
+        (b"populate", 3..=5) => populate(ctx, &args[2..], reply),
         (b"sleep", 3) => {
             let secs = std::str::from_utf8(&args[2]).ok().and_then(|s| s.parse::<f64>().ok());
             match secs.filter(|s| s.is_finite() && *s >= 0.0) {
@@ -219,14 +221,60 @@ fn debug(_: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
                 None => reply.error("ERR value is not a valid float"),
             }
         }
-        (b"help", 2) => {
-            help_reply(reply, "DEBUG", &["SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed."])
-        }
+        (b"help", 2) => help_reply(
+            reply,
+            "DEBUG",
+            &[
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+                "    it is used instead of the 'key' prefix. These are not propagated to",
+                "    replicas. Cluster slots are not respected so keys not belonging to the",
+                "    current node can be created in the process.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+            ],
+        ),
         _ => reply.error(&format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(&args[1])
         )),
     }
+}
+
+/// DEBUG POPULATE: each shard creates the keys `<prefix>:<n>` it owns, with
+/// value `value:<n>` (zero-padded or cut to `size`), skipping existing keys.
+fn populate(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
+    let count = match parse_int(&args[0]) {
+        Some(n) if n >= 0 => n as u64,
+        Some(_) => return reply.error("ERR count can not be negative"),
+        None => return reply.error(err::NOT_INT),
+    };
+    let prefix = args.get(1).map_or(&b"key"[..], |p| &p[..]);
+    let size = match args.get(2).map(|a| parse_int(a)) {
+        None => None,
+        Some(Some(n)) if n >= 0 => Some(n as usize),
+        Some(_) => return reply.error(err::NOT_INT),
+    };
+    let (me, shards) = (ctx.shard.id, ctx.shard.shards());
+    let mut key = Vec::new();
+    let mut value = Vec::new();
+    for n in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.push(b':');
+        key.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        if crate::slot::shard_of_key(&key, shards) != me || ctx.contains(&key) {
+            continue;
+        }
+        value.clear();
+        value.extend_from_slice(b"value:");
+        value.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        if let Some(size) = size {
+            value.resize(size, 0);
+        }
+        ctx.db().insert(&key, Entry::new(Value::Str(RString::from_bytes(&value))));
+    }
+    reply.ok();
 }
 
 fn config_get(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
@@ -273,9 +321,13 @@ fn config_help(_: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
     )
 }
 
+/// Keys with a TTL each shard looks at for `avg_ttl` (Redis estimates it
+/// from the keys its expiry cycle samples).
+const TTL_SAMPLE: usize = 1000;
+
 /// Each shard's counters, as a flat list of integers that INFO sums over
-/// shards: the fixed fields, then (keys, expires) per db, then (calls, usec,
-/// rejected, failed) per command.
+/// shards: the fixed fields, then (keys, expires, sampled TTL sum, sampled
+/// TTL count) per db, then (calls, usec, rejected, failed) per command.
 fn info_shard(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
     let s = &ctx.shard.stats;
     let mut v: Vec<u64> = vec![
@@ -287,9 +339,12 @@ fn info_shard(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
         s.net_output_bytes,
         ctx.shard.dbs.iter().map(|d| d.expired).sum(),
         s.error_replies,
+        ctx.shard.dbs.iter().map(|d| d.untouched_bytes() as u64).sum(),
     ];
+    let now = ctx.now;
     for db in &ctx.shard.dbs {
-        v.extend([db.len() as u64, db.expires() as u64]);
+        let (ttl_sum, ttl_n) = db.ttl_sample(now, TTL_SAMPLE);
+        v.extend([db.len() as u64, db.expires() as u64, ttl_sum, ttl_n]);
     }
     for c in &s.commands {
         v.extend([c.calls, c.usec, c.rejected_calls, c.failed_calls]);
@@ -298,7 +353,8 @@ fn info_shard(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
     reply.bulk(&bytes);
 }
 
-const FIXED: usize = 8;
+const FIXED: usize = 9;
+const PER_DB: usize = 4;
 
 fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
     if let Some(e) = first_error(parts) {
@@ -318,8 +374,8 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
     }
     let config = ctx.shared.config();
     let dbs = config.databases;
-    if sum.len() < FIXED + 2 * dbs {
-        sum.resize(FIXED + 2 * dbs + 4 * registry().len(), 0);
+    if sum.len() < FIXED + PER_DB * dbs {
+        sum.resize(FIXED + PER_DB * dbs + 4 * registry().len(), 0);
     }
     let sections = Sections::parse(&args[1..]);
     let mut out = String::new();
@@ -373,8 +429,9 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
     }
     if section("memory", &mut out) {
         let rss = rss_bytes();
-        line(&mut out, "used_memory", &rss);
-        line(&mut out, "used_memory_human", &human_bytes(rss));
+        let used = crate::alloc::used().map_or(rss, |bytes| bytes.saturating_sub(sum[8]));
+        line(&mut out, "used_memory", &used);
+        line(&mut out, "used_memory_human", &human_bytes(used));
         line(&mut out, "used_memory_rss", &rss);
         line(&mut out, "used_memory_rss_human", &human_bytes(rss));
         line(&mut out, "maxmemory", &0);
@@ -431,14 +488,15 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
     }
     if section("keyspace", &mut out) {
         for db in 0..dbs {
-            let (keys, expires) = (sum[FIXED + 2 * db], sum[FIXED + 2 * db + 1]);
-            if keys > 0 {
-                let _ = write!(out, "db{}:keys={},expires={},avg_ttl=0\r\n", db, keys, expires);
+            let d = &sum[FIXED + PER_DB * db..FIXED + PER_DB * (db + 1)];
+            let avg_ttl = d[2].checked_div(d[3]).unwrap_or(0);
+            if d[0] > 0 {
+                let _ = write!(out, "db{}:keys={},expires={},avg_ttl={}\r\n", db, d[0], d[1], avg_ttl);
             }
         }
     }
     if section("commandstats", &mut out) {
-        let base = FIXED + 2 * dbs;
+        let base = FIXED + PER_DB * dbs;
         for (id, cmd) in registry().all().iter().enumerate() {
             let c = &sum[base + 4 * id..base + 4 * id + 4];
             if c[0] == 0 && c[2] == 0 && c[3] == 0 {

@@ -199,7 +199,7 @@ fn set(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let (key, now) = (&args[1][..], ctx.now);
     let old = ctx.db().get(key, now);
     let found = old.is_some();
-    let old_ttl = old.as_ref().and_then(|e| e.expire_at);
+    let old_ttl = old.as_ref().and_then(|e| e.expire_at());
     if opts.get {
         match old {
             None => reply.null(),
@@ -220,7 +220,7 @@ fn set(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         // Already in the past: the key is gone, as if it expired at once.
         db.remove(key, now);
     } else {
-        db.insert(key, Entry { value: Value::Str(RString::from_bytes(&args[2])), expire_at });
+        db.insert(key, Entry::with_expiry(Value::Str(RString::from_bytes(&args[2])), expire_at));
     }
     if !opts.get {
         reply.ok();

@@ -286,10 +286,10 @@ impl Connection {
                 }
             }
             Exec::Cross(..) => {
-                let home = self.core.id;
-                let mut shards = cmd.key_positions(args.len()).map(|p| shard_of_key(&args[p], shards));
-                let first = shards.next().unwrap_or(home);
-                if shards.all(|s| s == first) {
+                // Keyless ones (SCAN, RANDOMKEY) walk every shard.
+                let mut owners = cmd.key_positions(args.len()).map(|p| shard_of_key(&args[p], shards));
+                let first = owners.next().unwrap_or(if shards == 1 { 0 } else { usize::MAX });
+                if first != usize::MAX && owners.all(|s| s == first) {
                     self.pipeline.to_shard(first, resolved, target, args);
                 } else {
                     self.pipeline.to_cross(resolved, target, args);

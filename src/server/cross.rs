@@ -69,12 +69,14 @@ impl Cross {
         F: FnOnce(&mut ShardCtx) -> R + Send + 'static,
     {
         let (db, now, client_id) = (self.db, self.now, self.client_id);
+        crate::shard::keyspace::set_clock(now);
         if shard == self.core.id {
             let mut shard = self.core.shard.borrow_mut();
             return Ok(job(&mut ShardCtx { shard: &mut shard, db, now, client_id }));
         }
         let (tx, rx) = oneshot::channel();
         let run = Box::new(move |shard: &mut crate::shard::Shard| {
+            crate::shard::keyspace::set_clock(now);
             let _ = tx.send(job(&mut ShardCtx { shard, db, now, client_id }));
         });
         self.core.mesh.send_to(shard, ShardRequest::Job(run)).await.map_err(|_| UNAVAILABLE)?;
@@ -97,10 +99,28 @@ impl Cross {
         Reply::new(buf, self.proto)
     }
 
+    /// The number of databases.
+    pub fn databases(&self) -> usize {
+        self.core.shard.borrow().dbs.len()
+    }
+
     /// A reply holding just `msg` as an error.
     pub fn error(&self, msg: &str) -> Vec<u8> {
+        self.encode(|r| r.error(msg))
+    }
+
+    pub fn int(&self, n: i64) -> Vec<u8> {
+        self.encode(|r| r.int(n))
+    }
+
+    pub fn ok(&self) -> Vec<u8> {
+        self.encode(|r| r.ok())
+    }
+
+    /// One reply written by `write`.
+    pub fn encode(&self, write: impl FnOnce(&mut Reply)) -> Vec<u8> {
         let mut buf = Vec::new();
-        self.reply(&mut buf).error(msg);
+        write(&mut self.reply(&mut buf));
         buf
     }
 }

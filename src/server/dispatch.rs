@@ -109,6 +109,7 @@ pub fn serve(shard: &mut Shard, req: ShardRequest) {
 /// Runs a batch on the shard that owns it: synchronous, in order.
 pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
     let now = unix_ms();
+    crate::shard::keyspace::set_clock(now);
     let registry = registry();
     for c in &batch.cmds {
         let cmd = registry.by_id(c.id);

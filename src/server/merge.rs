@@ -77,6 +77,7 @@ pub fn merge(kind: Merge, ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], ow
         Merge::SumInt => reply.int(parts.iter().filter_map(|p| int_payload(p)).sum()),
         Merge::AllOk => reply.ok(),
         Merge::Interleave => interleave(parts, owners, reply),
+        Merge::Concat => concat(parts, reply),
         Merge::Custom(_) => unreachable!("handled above"),
     }
 }
@@ -94,6 +95,21 @@ fn interleave(parts: &[&[u8]], owners: &[u16], reply: &mut Reply) {
             }
             None => reply.null(),
         }
+    }
+}
+
+fn concat(parts: &[&[u8]], reply: &mut Reply) {
+    let mut n = 0;
+    let mut bodies = Vec::with_capacity(parts.len());
+    for p in parts {
+        if let Some((head, at)) = line(p) {
+            n += number(head).unwrap_or(0).max(0) as usize;
+            bodies.push(&p[at..]);
+        }
+    }
+    reply.array(n);
+    for b in bodies {
+        reply.buf.extend_from_slice(b);
     }
 }
 
@@ -116,6 +132,16 @@ mod tests {
         assert_eq!(int_payload(b":-42\r\n"), Some(-42));
         assert_eq!(bulk_payload(b"$3\r\na\r\n\r\n"), Some(&b"a\r\n"[..]));
         assert_eq!(first_error(&[b":1\r\n", b"-ERR x\r\n"]), Some(&b"-ERR x\r\n"[..]));
+    }
+
+    #[test]
+    fn concatenates_arrays() {
+        let mut out = Vec::new();
+        concat(
+            &[b"*1\r\n$1\r\na\r\n", b"*0\r\n", b"*2\r\n:1\r\n:2\r\n"],
+            &mut Reply::new(&mut out, crate::resp::Proto::Resp2),
+        );
+        assert_eq!(out, b"*3\r\n$1\r\na\r\n:1\r\n:2\r\n");
     }
 
     #[test]

@@ -313,6 +313,7 @@ async fn shard_main(
     }
     let _ = ready.send(Ok(()));
     drop(ready);
+    spawn_active_expiry(core.clone());
 
     let accepting: Vec<_> = listeners.into_iter().map(|l| glommio::spawn_local(accept_loop(core.clone(), l))).collect();
     let _ = stop.await;
@@ -353,6 +354,35 @@ struct Heartbeat {
     /// Kernel thread id of the shard's executor; 0 until it runs.
     tid: AtomicI32,
     ticks: AtomicU64,
+}
+
+/// Runs the shard's active expiry cycle `hz` times a second (see
+/// `shard::expiry`), yielding to clients between slices of work.
+fn spawn_active_expiry(core: Rc<Core>) {
+    glommio::spawn_local(async move {
+        use crate::shard::expiry::{cycle_budget, pause, Cycle};
+        let mut cycle = Cycle::default();
+        let mut backlog = false;
+        loop {
+            let hz = core.shard.borrow_mut().config.refresh(&core.shared).hz;
+            glommio::timer::sleep(pause(hz, backlog)).await;
+            let deadline = std::time::Instant::now() + cycle_budget(hz);
+            loop {
+                if cycle.slice(&mut core.shard.borrow_mut(), shared::unix_ms(), deadline) {
+                    cycle = Cycle::default();
+                    backlog = false;
+                    break;
+                }
+                // Out of time: the next cycle resumes from the same db.
+                if std::time::Instant::now() >= deadline {
+                    backlog = true;
+                    break;
+                }
+                glommio::yield_if_needed().await;
+            }
+        }
+    })
+    .detach();
 }
 
 /// Ticks [`WAKE_TICK`] for as long as the executor runs (it ends with

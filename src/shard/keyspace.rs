@@ -1,6 +1,23 @@
-//! One logical database on one shard: the key → entry table with lazy expiry.
+//! One logical database on one shard: the key → entry table, expiry, and
+//! the walks over it (SCAN, RANDOMKEY, active expiry sampling).
+//!
+//! The table is an insertion-ordered hash map (`indexmap`): entries live in
+//! one dense vector, the hash index points into it, and a removal moves the
+//! last entry into the hole. That density gives, in O(1), what Redis gets
+//! from its dict's bucket array:
+//! - a uniformly random key (RANDOMKEY, eviction and expiry sampling);
+//! - a SCAN cursor with Redis's guarantee. The walk goes from the last
+//!   position down to 0. A new key is appended above every position the
+//!   walk still has to visit (it need not be returned); a removal moves the
+//!   *last* entry down into the hole, so an entry only ever moves from an
+//!   already visited position (or one not yet reached, to a lower one also not
+//!   yet reached) — never from below the cursor to above it. Every key present
+//!   for the whole walk is therefore returned at least once.
+//!
+//! Keys with a TTL are also kept in `volatile`, a dense set sampled by the
+//! active expiry cycle (Redis samples its `expires` dict the same way).
 
-use std::collections::HashMap;
+use indexmap::{IndexMap, IndexSet};
 
 use crate::types::Value;
 
@@ -8,15 +25,35 @@ use crate::types::Value;
 /// TTL survives a restart as an absolute time.
 pub type UnixMs = u64;
 
+pub type Key = Box<[u8]>;
+
+type Hasher = ahash::RandomState;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub value: Value,
-    pub expire_at: Option<UnixMs>,
+    /// Changed only through [`Db`], which keeps `volatile` in step.
+    expire_at: Option<UnixMs>,
+    /// Last access in seconds (Redis's LRU clock), for OBJECT IDLETIME.
+    access: u32,
 }
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: None }
+        Entry { value, expire_at: None, access: 0 }
+    }
+
+    pub fn with_expiry(value: Value, expire_at: Option<UnixMs>) -> Entry {
+        Entry { value, expire_at, access: 0 }
+    }
+
+    pub fn expire_at(&self) -> Option<UnixMs> {
+        self.expire_at
+    }
+
+    /// Seconds since the last access, as OBJECT IDLETIME reports it.
+    pub fn idle_secs(&self, now: UnixMs) -> u64 {
+        clock(now).saturating_sub(self.access) as u64
     }
 
     fn is_expired(&self, now: UnixMs) -> bool {
@@ -24,13 +61,38 @@ impl Entry {
     }
 }
 
+/// The access clock: seconds, wrapping in 136 years.
+fn clock(now: UnixMs) -> u32 {
+    (now / 1000) as u32
+}
+
+thread_local! {
+    /// The shard's cached clock (Redis's `lruclock`), set once per batch, so
+    /// a store needs no clock argument.
+    static CLOCK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Sets the shard thread's access clock; the batch and job runners call it.
+pub fn set_clock(now: UnixMs) {
+    CLOCK.with(|c| c.set(clock(now)));
+}
+
 #[derive(Default)]
 pub struct Db {
-    entries: HashMap<Box<[u8]>, Entry, ahash::RandomState>,
-    /// Keys with an expiry set, for `INFO keyspace`.
-    expires: usize,
-    /// Keys removed because their time had come (lazily, so far).
+    entries: IndexMap<Key, Entry, Hasher>,
+    /// The keys that have a TTL, for sampling.
+    volatile: IndexSet<Key, Hasher>,
+    /// Keys removed because their time had come (lazily or actively).
     pub expired: u64,
+    /// The most entries the table has held: slots above it were never
+    /// written, so the kernel has not backed them with memory.
+    high_water: usize,
+}
+
+/// One SCAN step's outcome on one db.
+pub struct ScanStep {
+    /// Where the next step continues (see [`Db::scan`]); 0 when done.
+    pub next: u64,
 }
 
 impl Db {
@@ -42,43 +104,94 @@ impl Db {
         self.entries.is_empty()
     }
 
+    /// Keys with a TTL.
     pub fn expires(&self) -> usize {
-        self.expires
+        self.volatile.len()
     }
 
-    /// The live entry under `key`; an expired one is deleted on the way, so
-    /// no command ever sees a key past its time.
+    /// The live entry under `key`, its access time updated; an expired one
+    /// is deleted on the way, so no command ever sees a key past its time.
     pub fn get(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Entry> {
-        if self.entries.get(key)?.is_expired(now) {
-            self.expire(key);
+        let entry = self.peek(key, now)?;
+        entry.access = clock(now);
+        Some(entry)
+    }
+
+    /// Like [`Db::get`] without touching the access time (OBJECT, TYPE…).
+    pub fn peek(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Entry> {
+        let idx = self.entries.get_index_of(key)?;
+        if self.entries[idx].is_expired(now) {
+            self.expire_index(idx);
             return None;
         }
-        self.entries.get_mut(key)
+        Some(&mut self.entries[idx])
     }
 
     pub fn contains(&mut self, key: &[u8], now: UnixMs) -> bool {
-        self.get(key, now).is_some()
+        self.peek(key, now).is_some()
     }
 
     /// Stores `entry` under `key`, replacing any previous value and expiry.
-    pub fn insert(&mut self, key: &[u8], entry: Entry) {
-        let has_ttl = entry.expire_at.is_some();
-        match self.entries.get_mut(key) {
-            Some(old) => {
-                self.expires -= old.expire_at.is_some() as usize;
+    pub fn insert(&mut self, key: &[u8], mut entry: Entry) {
+        entry.access = CLOCK.with(|c| c.get());
+        let ttl = entry.expire_at.is_some();
+        match self.entries.get_full_mut(key) {
+            Some((_, _, old)) => {
+                let had_ttl = old.expire_at.is_some();
                 *old = entry;
+                match (had_ttl, ttl) {
+                    (true, false) => {
+                        self.volatile.swap_remove(key);
+                    }
+                    (false, true) => {
+                        self.volatile.insert(key.into());
+                    }
+                    _ => {}
+                }
             }
             None => {
                 self.entries.insert(key.into(), entry);
+                self.high_water = self.high_water.max(self.entries.len());
+                if ttl {
+                    self.volatile.insert(key.into());
+                }
             }
         }
-        self.expires += has_ttl as usize;
     }
 
-    /// Removes a live key; false if it was absent (or had already expired).
+    /// Bytes of table capacity never written (see `high_water`): allocated,
+    /// but not memory the process uses, so `INFO memory` leaves them out.
+    pub fn untouched_bytes(&self) -> usize {
+        // An entry slot: the cached hash, the key and the entry.
+        const SLOT: usize = std::mem::size_of::<(u64, Key, Entry)>();
+        self.entries.capacity().saturating_sub(self.high_water) * SLOT
+    }
+
+    /// Sets or clears the TTL of a live key; false if there is no such key.
+    pub fn set_expiry(&mut self, key: &[u8], expire_at: Option<UnixMs>, now: UnixMs) -> bool {
+        let Some(entry) = self.peek(key, now) else {
+            return false;
+        };
+        let had = entry.expire_at.replace_or_clear(expire_at);
+        match (had, expire_at.is_some()) {
+            (true, false) => {
+                self.volatile.swap_remove(key);
+            }
+            (false, true) => {
+                self.volatile.insert(key.into());
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Removes a live key and returns its entry; None if it was absent (or
+    /// had already expired, which counts as an expiry).
     pub fn remove(&mut self, key: &[u8], now: UnixMs) -> Option<Entry> {
-        let entry = self.entries.remove(key)?;
-        self.expires -= entry.expire_at.is_some() as usize;
+        let entry = self.entries.swap_remove(key)?;
+        if entry.expire_at.is_some() {
+            self.volatile.swap_remove(key);
+        }
         if entry.is_expired(now) {
             self.expired += 1;
             return None;
@@ -86,20 +199,141 @@ impl Db {
         Some(entry)
     }
 
-    pub fn clear(&mut self) {
-        self.entries = HashMap::default();
-        self.expires = 0;
+    /// Empties the db, returning the old table so a caller can free a big
+    /// one off the request path.
+    pub fn clear(&mut self) -> Db {
+        let expired = self.expired;
+        let old = std::mem::take(self);
+        self.expired = expired;
+        old
     }
 
+    /// Every key, expired or not (KEYS filters with the clock).
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
         self.entries.keys().map(|k| &k[..])
     }
 
-    fn expire(&mut self, key: &[u8]) {
-        if let Some(e) = self.entries.remove(key) {
-            self.expires -= e.expire_at.is_some() as usize;
+    /// Live keys with their entries, for whole-table walks (KEYS, SWAPDB).
+    pub fn live(&self, now: UnixMs) -> impl Iterator<Item = (&[u8], &Entry)> {
+        self.entries.iter().filter(move |(_, e)| !e.is_expired(now)).map(|(k, e)| (&k[..], e))
+    }
+
+    /// One step of a SCAN walk (see the module docs). `cursor` is 0 to start,
+    /// else the `next` of the previous step. Visits up to `count` positions
+    /// downwards, calling `f` for each live entry, and deletes expired ones
+    /// it meets (as Redis's scan callback does).
+    pub fn scan(&mut self, cursor: u64, count: usize, now: UnixMs, mut f: impl FnMut(&[u8], &Entry)) -> ScanStep {
+        let len = self.entries.len() as u64;
+        let mut pos = if cursor == 0 { len } else { cursor.min(len) };
+        let mut expired = Vec::new();
+        let mut visited = 0;
+        while pos > 0 && visited < count {
+            pos -= 1;
+            visited += 1;
+            let (k, e) = self.entries.get_index(pos as usize).expect("pos < len");
+            if e.is_expired(now) {
+                expired.push(k.clone());
+            } else {
+                f(k, e);
+            }
+        }
+        // Removing moves entries from above `pos` into holes at or above it:
+        // all already visited, so the walk below `pos` is unaffected.
+        for k in expired {
+            self.remove(&k, now);
+        }
+        ScanStep { next: pos }
+    }
+
+    /// A uniformly random live key; expired keys met on the way are deleted.
+    /// `rand` gives random u64s.
+    pub fn random_key(&mut self, now: UnixMs, mut rand: impl FnMut() -> u64) -> Option<Key> {
+        // Like Redis's dbRandomKey: give up on the expiry check after enough
+        // tries when every key is volatile, rather than loop for long.
+        for _ in 0..100 {
+            if self.entries.is_empty() {
+                return None;
+            }
+            let idx = (rand() % self.entries.len() as u64) as usize;
+            if self.entries[idx].is_expired(now) {
+                self.expire_index(idx);
+                continue;
+            }
+            return self.entries.get_index(idx).map(|(k, _)| k.clone());
+        }
+        None
+    }
+
+    /// One active-expiry sample: looks at up to `samples` random keys with a
+    /// TTL and deletes the expired ones. Returns (sampled, expired).
+    pub fn expire_sample(&mut self, samples: usize, now: UnixMs, mut rand: impl FnMut() -> u64) -> (usize, usize) {
+        let mut sampled = 0;
+        let mut expired = 0;
+        while sampled < samples && !self.volatile.is_empty() {
+            sampled += 1;
+            let idx = (rand() % self.volatile.len() as u64) as usize;
+            let key = &self.volatile[idx];
+            match self.entries.get_index_of(&key[..]) {
+                Some(i) if self.entries[i].is_expired(now) => {
+                    // Both positions are known: no second hash of the key.
+                    self.entries.swap_remove_index(i);
+                    self.volatile.swap_remove_index(idx);
+                    self.expired += 1;
+                    expired += 1;
+                }
+                Some(_) => {}
+                // Never happens; heal rather than sample a ghost forever.
+                None => drop(self.volatile.swap_remove_index(idx)),
+            }
+        }
+        (sampled, expired)
+    }
+
+    /// Gives back table memory once the table is mostly empty (Redis
+    /// resizes a dict below 10% fill): keeps room for twice the entries.
+    /// Costs O(len), which is small exactly when this runs.
+    pub fn shrink_if_sparse(&mut self) {
+        const MIN: usize = 64;
+        if self.entries.capacity() > MIN && self.entries.len() * 8 < self.entries.capacity() {
+            self.entries.shrink_to((self.entries.len() * 2).max(MIN));
+            self.high_water = self.entries.len();
+        }
+        if self.volatile.capacity() > MIN && self.volatile.len() * 8 < self.volatile.capacity() {
+            self.volatile.shrink_to((self.volatile.len() * 2).max(MIN));
+        }
+    }
+
+    /// Sum of the remaining TTLs of a sample, for INFO's avg_ttl: (sum, n).
+    pub fn ttl_sample(&self, now: UnixMs, max: usize) -> (u64, u64) {
+        let mut sum = 0u64;
+        let mut n = 0u64;
+        for key in self.volatile.iter().take(max) {
+            if let Some(t) = self.entries.get(&key[..]).and_then(|e| e.expire_at) {
+                sum += t.saturating_sub(now);
+                n += 1;
+            }
+        }
+        (sum, n)
+    }
+
+    fn expire_index(&mut self, idx: usize) {
+        if let Some((k, e)) = self.entries.swap_remove_index(idx) {
+            if e.expire_at.is_some() {
+                self.volatile.swap_remove(&k);
+            }
             self.expired += 1;
         }
+    }
+}
+
+trait ReplaceOrClear {
+    /// Sets `self` to `v`; true if it held a value before.
+    fn replace_or_clear(&mut self, v: Option<UnixMs>) -> bool;
+}
+
+impl ReplaceOrClear for Option<UnixMs> {
+    fn replace_or_clear(&mut self, v: Option<UnixMs>) -> bool {
+        std::mem::replace(self, v).is_some()
     }
 }
 
@@ -112,10 +346,20 @@ mod tests {
         Value::Str(RString::from_bytes(s.as_bytes()))
     }
 
+    fn rng(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     #[test]
     fn expired_keys_are_invisible_and_counted() {
         let mut db = Db::default();
-        db.insert(b"a", Entry { value: val("1"), expire_at: Some(100) });
+        db.insert(b"a", Entry::with_expiry(val("1"), Some(100)));
         db.insert(b"b", Entry::new(val("2")));
         assert_eq!(db.expires(), 1);
         assert!(db.get(b"a", 99).is_some());
@@ -124,12 +368,77 @@ mod tests {
     }
 
     #[test]
-    fn insert_replaces_ttl() {
+    fn insert_and_set_expiry_keep_the_volatile_set() {
         let mut db = Db::default();
-        db.insert(b"a", Entry { value: val("1"), expire_at: Some(100) });
+        db.insert(b"a", Entry::with_expiry(val("1"), Some(100)));
         db.insert(b"a", Entry::new(val("2")));
         assert_eq!(db.expires(), 0);
+        assert!(db.set_expiry(b"a", Some(50), 0));
+        assert_eq!(db.expires(), 1);
+        assert!(db.set_expiry(b"a", Some(60), 0));
+        assert_eq!(db.expires(), 1);
+        assert!(db.set_expiry(b"a", None, 0));
+        assert_eq!(db.expires(), 0);
+        assert!(!db.set_expiry(b"zz", Some(1), 0));
         assert_eq!(db.remove(b"a", 0).unwrap().value, val("2"));
         assert!(db.remove(b"a", 0).is_none());
+    }
+
+    #[test]
+    fn active_expiry_sampling_deletes_only_expired_keys() {
+        let mut db = Db::default();
+        for i in 0..1000 {
+            let t = if i % 2 == 0 { 10 } else { 1_000 };
+            db.insert(format!("k{i}").as_bytes(), Entry::with_expiry(val("v"), Some(t)));
+        }
+        let mut r = rng(7);
+        let mut total = 0;
+        for _ in 0..1000 {
+            total += db.expire_sample(20, 500, &mut r).1;
+        }
+        assert_eq!(total, 500);
+        assert_eq!((db.len(), db.expires(), db.expired), (500, 500, 500));
+    }
+
+    #[test]
+    fn scan_returns_every_key_present_throughout_despite_changes() {
+        let mut db = Db::default();
+        for i in 0..500 {
+            db.insert(format!("s{i}").as_bytes(), Entry::new(val("v")));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut round = 0;
+        loop {
+            let step = db.scan(cursor, 7, 0, |k, _| {
+                seen.insert(k.to_vec());
+            });
+            // Churn between steps: add keys, delete others (never s0..s249).
+            for j in 0..5 {
+                db.insert(format!("new{round}-{j}").as_bytes(), Entry::new(val("v")));
+            }
+            db.remove(format!("s{}", 250 + round % 250).as_bytes(), 0);
+            round += 1;
+            cursor = step.next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..250 {
+            assert!(seen.contains(format!("s{i}").as_bytes()), "s{i} missed");
+        }
+    }
+
+    #[test]
+    fn random_key_skips_and_deletes_expired() {
+        let mut db = Db::default();
+        db.insert(b"old", Entry::with_expiry(val("v"), Some(5)));
+        db.insert(b"live", Entry::new(val("v")));
+        let mut r = rng(3);
+        for _ in 0..10 {
+            assert_eq!(db.random_key(10, &mut r).as_deref(), Some(&b"live"[..]));
+        }
+        assert_eq!(db.len(), 1);
+        assert_eq!(Db::default().random_key(0, &mut r), None);
     }
 }

@@ -1,6 +1,7 @@
 //! What one core owns: its slice of every database, its clients and its
 //! counters. Command handlers get exclusive access through [`ShardCtx`].
 
+pub mod expiry;
 pub mod keyspace;
 pub mod stats;
 
@@ -54,5 +55,27 @@ pub struct ShardCtx<'a> {
 impl ShardCtx<'_> {
     pub fn db(&mut self) -> &mut Db {
         &mut self.shard.dbs[self.db]
+    }
+
+    /// The live entry under `key` in the client's db, marked accessed.
+    pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        self.db().get(key, now)
+    }
+
+    /// The live entry under `key`, its access time left alone.
+    pub fn peek(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        self.db().peek(key, now)
+    }
+
+    pub fn contains(&mut self, key: &[u8]) -> bool {
+        self.peek(key).is_some()
+    }
+
+    /// Removes a live key and returns its entry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let now = self.now;
+        self.db().remove(key, now)
     }
 }

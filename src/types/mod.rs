@@ -18,4 +18,20 @@ impl Value {
             Value::Str(_) => "string",
         }
     }
+
+    /// What `OBJECT ENCODING` reports.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+
+    /// What `OBJECT REFCOUNT` reports: Redis shares the objects of the
+    /// integers 0..10000 (`OBJ_SHARED_INTEGERS`), which report INT_MAX.
+    pub fn refcount(&self) -> i64 {
+        match self {
+            Value::Str(RString::Int(n)) if (0..10_000).contains(n) => i32::MAX as i64,
+            _ => 1,
+        }
+    }
 }
