@@ -257,8 +257,9 @@ fn report(ctx: &mut ShardCtx, key: &[u8], reply: &mut Reply, ms: bool, absolute:
     let Some(at) = entry.expire_at() else {
         return reply.int(-1);
     };
-    let t = if absolute { at } else { at.saturating_sub(now) } as i64;
-    reply.int(if ms { t } else { (t + 500) / 1000 });
+    // Unsigned, so rounding the largest time to seconds cannot overflow.
+    let t = if absolute { at } else { at.saturating_sub(now) };
+    reply.int(if ms { t } else { t.saturating_add(500) / 1000 } as i64);
 }
 
 fn ttl(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
