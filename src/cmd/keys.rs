@@ -494,7 +494,7 @@ fn copy(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         Err(e) => return reply.error(e),
     };
     let now = ctx.now;
-    let Some(entry) = ctx.db().get(&args[1], now).map(|e| e.clone()) else {
+    let Some(entry) = ctx.db().get(&args[1], now).map(|e| e.duplicate()) else {
         return reply.int(0);
     };
     let copied = copy_into(&mut ctx.shard.dbs[o.db], &args[2], entry, o.replace, now);
@@ -509,7 +509,7 @@ fn copy_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
             Err(e) => return cx.error(e),
         };
         let (src, dst) = (args[1].clone(), args[2].clone());
-        let entry = match cx.on(cx.shard_of(&src), move |ctx| ctx.get(&src).cloned()).await {
+        let entry = match cx.on(cx.shard_of(&src), move |ctx| ctx.get(&src).map(|e| e.duplicate())).await {
             Ok(Some(entry)) => entry,
             Ok(None) => return cx.int(0),
             Err(e) => return cx.error(e),

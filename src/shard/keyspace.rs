@@ -47,6 +47,11 @@ impl Entry {
         Entry { value, expire_at, access: 0 }
     }
 
+    /// A copy for COPY: the value duplicated, the TTL kept.
+    pub fn duplicate(&self) -> Entry {
+        Entry { value: self.value.duplicate(), expire_at: self.expire_at, access: self.access }
+    }
+
     pub fn expire_at(&self) -> Option<UnixMs> {
         self.expire_at
     }

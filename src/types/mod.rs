@@ -26,6 +26,13 @@ impl Value {
         }
     }
 
+    /// A deep copy as COPY makes it.
+    pub fn duplicate(&self) -> Value {
+        match self {
+            Value::Str(s) => Value::Str(s.duplicate()),
+        }
+    }
+
     /// What `OBJECT REFCOUNT` reports: Redis shares the objects of the
     /// integers 0..10000 (`OBJ_SHARED_INTEGERS`), which report INT_MAX.
     pub fn refcount(&self) -> i64 {

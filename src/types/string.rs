@@ -23,7 +23,14 @@ pub const EMBSTR_MAX: usize = 44;
 #[derive(Clone)]
 pub enum RString {
     Int(i64),
-    Inline { len: u8, buf: [u8; INLINE] },
+    /// An integer in an object of its own: what COPY makes of an `Int`
+    /// (Redis's `dupStringObject`). Reads like `Int`; only `OBJECT
+    /// REFCOUNT` tells them apart, since Redis shares small `Int`s.
+    OwnInt(i64),
+    Inline {
+        len: u8,
+        buf: [u8; INLINE],
+    },
     Embstr(Box<[u8]>),
     Raw(Vec<u8>),
 }
@@ -63,7 +70,7 @@ impl RString {
     /// Calls `f` with the bytes of the value, formatting an int on the stack.
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
-            RString::Int(n) => {
+            RString::Int(n) | RString::OwnInt(n) => {
                 let mut buf = itoa::Buffer::new();
                 f(buf.format(*n).as_bytes())
             }
@@ -79,7 +86,7 @@ impl RString {
 
     pub fn len(&self) -> usize {
         match self {
-            RString::Int(n) => {
+            RString::Int(n) | RString::OwnInt(n) => {
                 let mut buf = itoa::Buffer::new();
                 buf.format(*n).len()
             }
@@ -96,7 +103,7 @@ impl RString {
     /// The value as an integer, as `INCR` and friends read it.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            RString::Int(n) => Some(*n),
+            RString::Int(n) | RString::OwnInt(n) => Some(*n),
             _ => self.with_bytes(parse_i64),
         }
     }
@@ -113,10 +120,18 @@ impl RString {
         }
     }
 
+    /// A copy in an object of its own (COPY).
+    pub fn duplicate(&self) -> RString {
+        match self {
+            RString::Int(n) => RString::OwnInt(*n),
+            other => other.clone(),
+        }
+    }
+
     /// What `OBJECT ENCODING` says.
     pub fn encoding(&self) -> &'static str {
         match self {
-            RString::Int(_) => "int",
+            RString::Int(_) | RString::OwnInt(_) => "int",
             RString::Inline { .. } | RString::Embstr(_) => "embstr",
             RString::Raw(_) => "raw",
         }
