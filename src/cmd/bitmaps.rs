@@ -644,6 +644,24 @@ pub fn parse_fields(args: &[Bytes], max_bytes: u64) -> Result<Vec<Field>, &'stat
     Ok(fields)
 }
 
+/// Whether BITFIELD's operations only read, as Redis's `bitfieldGetKeys`
+/// decides it for the key's access flags: scanning stops at the first
+/// SET or INCRBY, and anything malformed counts as a write.
+pub fn bitfield_only_reads(args: &[Bytes]) -> bool {
+    let mut i = 0;
+    while i < args.len() {
+        let rest = args.len() - i - 1;
+        if is(&args[i], "get") && rest >= 2 {
+            i += 3;
+        } else if is(&args[i], "overflow") && rest >= 1 {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 /// The `bits` bits at bit `offset` as an unsigned number; bytes past the
 /// end of `buf` read as zeros.
 pub fn read_bits(buf: &[u8], offset: u64, bits: u32) -> u64 {
@@ -658,7 +676,7 @@ pub fn read_bits(buf: &[u8], offset: u64, bits: u32) -> u64 {
 /// the field (the caller grew it).
 pub fn write_bits(buf: &mut [u8], offset: u64, bits: u32, value: u64) {
     let (byte, shift) = ((offset >> 3) as usize, (offset & 7) as u32);
-    let n = ((shift + bits + 7) / 8) as usize;
+    let n = (shift + bits).div_ceil(8) as usize;
     let Some(dst) = buf.get_mut(byte..byte + n) else {
         return;
     };
@@ -785,7 +803,10 @@ fn bitfield_generic(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, read_
             Err(e) => reply.error(e),
             Ok(s) => {
                 let read = |b: &[u8]| fields.iter().map(|f| Some(read_field(b, f.offset, f.ty))).collect::<Vec<_>>();
-                let results = s.map_or_else(|| read(&[]), |s| s.with_bytes(&read));
+                let results = match s {
+                    None => read(&[]),
+                    Some(s) => s.with_bytes(read),
+                };
                 reply_fields(reply, results.into_iter());
             }
         };
