@@ -691,6 +691,36 @@ fn command_info_matches_redis() {
     }
 }
 
+/// COMMAND DOCS as Redis 7.2 publishes BITOP (7.0's tree, which
+/// redis-server here has, names the operation a plain string): the keys
+/// name their key specs, destination 0 and sources 1.
+#[test]
+fn bitop_docs() {
+    let server = common::Server::start();
+    // A map of name, type and `pairs` more fields (RESP2: a flat array).
+    let arg = |name: &str, kind: &str, pairs: usize, extra: &str| {
+        let head = format!("*{}\r\n$4\r\nname\r\n${}\r\n{}\r\n", 2 * (2 + pairs), name.len(), name);
+        format!("{}$4\r\ntype\r\n${}\r\n{}\r\n{}", head, kind.len(), kind, extra)
+    };
+    let token = |t: &str| arg(&t.to_lowercase(), "pure-token", 1, &format!("$5\r\ntoken\r\n${}\r\n{}\r\n", t.len(), t));
+    let ops: String = ["AND", "OR", "XOR", "NOT"].iter().map(|t| token(t)).collect();
+    let expected = format!(
+        "*2\r\n$5\r\nbitop\r\n*10\r\n$7\r\nsummary\r\n$71\r\nPerforms bitwise operations on multiple strings, and \
+         stores the result.\r\n$5\r\nsince\r\n$5\r\n2.6.0\r\n$5\r\ngroup\r\n$6\r\nbitmap\r\n$10\r\ncomplexity\r\n\
+         $4\r\nO(N)\r\n$9\r\narguments\r\n*3\r\n{}{}{}",
+        arg("operation", "oneof", 1, &format!("$9\r\narguments\r\n*4\r\n{}", ops)),
+        arg("destkey", "key", 1, "$14\r\nkey_spec_index\r\n:0\r\n"),
+        arg("key", "key", 2, "$14\r\nkey_spec_index\r\n:1\r\n$5\r\nflags\r\n*1\r\n+multiple\r\n"),
+    );
+    common::oracle::check(
+        server.port,
+        None,
+        &common::resp(&[b"COMMAND", b"DOCS", b"bitop"]),
+        expected.as_bytes(),
+        false,
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Randomized comparison
 // ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ pub static ARGS: &[(&str, &str)] = &[
     ("bitop", "operation(AND|OR|XOR|NOT) destkey:key key..."),
     (
         "bitfield",
-        "key [operation(GET get-block(encoding offset:integer)|write(OVERFLOW overflow-block(WRAP|SAT|FAIL)? \
+        "key [operation(GET get-block(encoding offset:integer)|write([OVERFLOW overflow-block(WRAP|SAT|FAIL)] \
          write-operation(SET set-block(encoding offset:integer value:integer)|\
          INCRBY incrby-block(encoding offset:integer increment:integer))))...]",
     ),
