@@ -222,11 +222,12 @@ fn popcount(bytes: &[u8]) -> u64 {
     words.map(|w| u64::from(u64::from_ne_bytes(w.try_into().unwrap_or([0; 8])).count_ones())).sum::<u64>() + tail
 }
 
-/// Bits `from..=to` of the first byte that are before `from` / after `to`.
+/// The bits of `from`'s byte that come before it.
 fn before_bit(from: u64) -> u8 {
     !(0xFFu8 >> (from & 7))
 }
 
+/// The bits of `to`'s byte that come after it.
 fn after_bit(to: u64) -> u8 {
     (0xFFu16 >> ((to & 7) + 1)) as u8
 }
