@@ -170,6 +170,7 @@ fn atom(word: &str) -> Arg {
         Some((n, "double")) => (n, "double"),
         Some((n, "pattern")) => (n, "pattern"),
         Some((n, "unix-time")) => (n, "unix-time"),
+        Some((n, "key")) => (n, "key"),
         Some((n, _)) => (n, "string"),
         None if word == "key" => (word, "key"),
         None => (word, "string"),
@@ -200,6 +201,14 @@ fn group(name: Option<&str>, mut alts: Vec<Vec<Arg>>) -> Arg {
 
 /// Writes the `arguments` array of `COMMAND DOCS`, in Redis's field order.
 pub fn write(args: &[Arg], reply: &mut Reply) {
+    write_args(args, reply, &mut 0);
+}
+
+/// `keys` counts the key arguments written so far: a key argument names
+/// its key spec, which is the order of the key arguments for the commands
+/// so far (BITOP's destination 0, its sources 1). Keys that share one spec
+/// (LCS key1 key2) will need the index spelled out in the syntax.
+fn write_args(args: &[Arg], reply: &mut Reply, keys: &mut i64) {
     reply.array(args.len());
     for a in args {
         let flags = [(a.optional, "optional"), (a.multiple, "multiple")];
@@ -216,7 +225,8 @@ pub fn write(args: &[Arg], reply: &mut Reply) {
         reply.bulk(a.kind.as_bytes());
         if a.kind == "key" {
             reply.bulk(b"key_spec_index");
-            reply.int(0);
+            reply.int(*keys);
+            *keys += 1;
         }
         if let Some(t) = &a.token {
             reply.bulk(b"token");
@@ -231,7 +241,7 @@ pub fn write(args: &[Arg], reply: &mut Reply) {
         }
         if !a.children.is_empty() {
             reply.bulk(b"arguments");
-            write(&a.children, reply);
+            write_args(&a.children, reply, keys);
         }
     }
 }

@@ -213,38 +213,94 @@ fn key_flags(cmd: &Command) -> &'static [&'static str] {
     }
 }
 
-fn key_specs(cmd: &Command, reply: &mut Reply) {
+/// One key spec of `COMMAND INFO`: the access flags of the keys from
+/// argument `index` to `lastkey` (relative to `index`; negative counts from
+/// the end), every `step`.
+struct KeySpec {
+    notes: Option<&'static str>,
+    flags: &'static [&'static str],
+    index: i32,
+    lastkey: i32,
+    step: i32,
+}
+
+impl KeySpec {
+    fn covers(&self, pos: usize, argc: usize) -> bool {
+        let last = if self.lastkey < 0 { argc as i32 + self.lastkey } else { self.index + self.lastkey };
+        (self.index..=last).contains(&(pos as i32))
+    }
+}
+
+/// A command's key specs: one range over its key positions, except where
+/// Redis has one per kind of key (BITOP: the destination written, the
+/// sources read) or flags that vary with the arguments (BITFIELD).
+fn key_specs_of(cmd: &Command) -> Vec<KeySpec> {
     if cmd.first_key <= 0 {
-        return reply.array(0);
+        return Vec::new();
     }
-    reply.array(1);
-    reply.map(3);
-    reply.bulk(b"flags");
-    let flags = key_flags(cmd);
-    reply.set(flags.len());
-    for f in flags {
-        reply.simple(f);
+    let spec = |flags, index, lastkey, step| KeySpec { notes: None, flags, index, lastkey, step };
+    match cmd.name {
+        "bitop" => vec![spec(&["OW", "update"], 2, 0, 1), spec(&["RO", "access"], 3, -1, 1)],
+        "bitfield" => vec![KeySpec {
+            notes: Some("This command allows both access and modification of the key"),
+            ..spec(&["RW", "access", "update", "variable_flags"], 1, 0, 1)
+        }],
+        _ => {
+            let lastkey = if cmd.last_key < 0 { cmd.last_key } else { cmd.last_key - cmd.first_key };
+            vec![spec(key_flags(cmd), cmd.first_key, lastkey, cmd.step)]
+        }
     }
-    reply.bulk(b"begin_search");
-    reply.map(2);
-    reply.bulk(b"type");
-    reply.bulk(b"index");
-    reply.bulk(b"spec");
-    reply.map(1);
-    reply.bulk(b"index");
-    reply.int(cmd.first_key as i64);
-    reply.bulk(b"find_keys");
-    reply.map(2);
-    reply.bulk(b"type");
-    reply.bulk(b"range");
-    reply.bulk(b"spec");
-    reply.map(3);
-    reply.bulk(b"lastkey");
-    reply.int(if cmd.last_key < 0 { cmd.last_key as i64 } else { (cmd.last_key - cmd.first_key) as i64 });
-    reply.bulk(b"keystep");
-    reply.int(cmd.step as i64);
-    reply.bulk(b"limit");
-    reply.int(0);
+}
+
+/// The access flags of the key at argument `pos` of `target` (a command
+/// and its arguments), as `COMMAND GETKEYSANDFLAGS` reports them.
+fn key_flags_at(cmd: &Command, target: &[Bytes], pos: usize) -> &'static [&'static str] {
+    if cmd.name == "bitfield" {
+        // Redis's `bitfieldGetKeys`: read-only when it only GETs.
+        return if super::bitmaps::bitfield_only_reads(&target[2..]) {
+            &["RO", "access"]
+        } else {
+            &["RW", "access", "update"]
+        };
+    }
+    key_specs_of(cmd).into_iter().find(|s| s.covers(pos, target.len())).map_or(&[], |s| s.flags)
+}
+
+fn key_specs(cmd: &Command, reply: &mut Reply) {
+    let specs = key_specs_of(cmd);
+    reply.array(specs.len());
+    for spec in specs {
+        reply.map(3 + spec.notes.is_some() as usize);
+        if let Some(notes) = spec.notes {
+            reply.bulk(b"notes");
+            reply.bulk(notes.as_bytes());
+        }
+        reply.bulk(b"flags");
+        reply.set(spec.flags.len());
+        for f in spec.flags {
+            reply.simple(f);
+        }
+        reply.bulk(b"begin_search");
+        reply.map(2);
+        reply.bulk(b"type");
+        reply.bulk(b"index");
+        reply.bulk(b"spec");
+        reply.map(1);
+        reply.bulk(b"index");
+        reply.int(spec.index as i64);
+        reply.bulk(b"find_keys");
+        reply.map(2);
+        reply.bulk(b"type");
+        reply.bulk(b"range");
+        reply.bulk(b"spec");
+        reply.map(3);
+        reply.bulk(b"lastkey");
+        reply.int(spec.lastkey as i64);
+        reply.bulk(b"keystep");
+        reply.int(spec.step as i64);
+        reply.bulk(b"limit");
+        reply.int(0);
+    }
 }
 
 fn docs(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
@@ -351,9 +407,9 @@ fn getkeysandflags(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
     match keys_of(args) {
         Err(e) => reply.error(e),
         Ok((cmd, positions)) => {
-            let flags = key_flags(cmd);
             reply.array(positions.len());
             for p in positions {
+                let flags = key_flags_at(cmd, &args[2..], p);
                 reply.array(2);
                 reply.bulk(&args[2 + p]);
                 reply.set(flags.len());
