@@ -3,7 +3,7 @@
 //! of Redis's own docs, and parsed into Redis's argument tree:
 //!
 //! - `name` a string argument, `name:integer` (also `double`, `pattern`,
-//!   `unix-time`), `key` a key;
+//!   `unix-time`), `key` a key, `name:key` a key with another name;
 //! - `TOKEN` a pure token, `TOKEN name` an argument introduced by a token;
 //! - `[...]` optional, `...` after an item: repeats;
 //! - `a|b` alternatives (a `oneof`), `name(...)` a named group: a `oneof` if
@@ -170,6 +170,7 @@ fn atom(word: &str) -> Arg {
         Some((n, "double")) => (n, "double"),
         Some((n, "pattern")) => (n, "pattern"),
         Some((n, "unix-time")) => (n, "unix-time"),
+        Some((n, "key")) => (n, "key"),
         Some((n, _)) => (n, "string"),
         None if word == "key" => (word, "key"),
         None => (word, "string"),

@@ -24,6 +24,15 @@ pub static ARGS: &[(&str, &str)] = &[
     ("mset", "key_value(key value)..."),
 ];
 
+/// Key-spec flags for `COMMAND INFO`, Redis 7.2's.
+pub static KEY_FLAGS: &[(&str, &[&str])] = &[
+    ("get", &["RO", "access"]),
+    ("set", &["RW", "access", "update", "variable_flags"]),
+    ("incr", &["RW", "access", "update"]),
+    ("mget", &["RO", "access"]),
+    ("mset", &["OW", "update"]),
+];
+
 pub static COMMANDS: &[Command] = &[
     command(
         "get",
