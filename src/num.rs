@@ -1,5 +1,7 @@
 //! Numbers as Redis reads them from the wire and from config files.
 
+pub mod longdouble;
+
 /// `LONG_STR_SIZE` in Redis: strings this long or longer are never integers.
 const LONG_STR_SIZE: usize = 21;
 

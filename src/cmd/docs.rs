@@ -3,7 +3,7 @@
 //! of Redis's own docs, and parsed into Redis's argument tree:
 //!
 //! - `name` a string argument, `name:integer` (also `double`, `pattern`,
-//!   `unix-time`), `key` a key;
+//!   `unix-time`), `key` a key, `name:key` a key with another name;
 //! - `TOKEN` a pure token, `TOKEN name` an argument introduced by a token;
 //! - `[...]` optional, `...` after an item: repeats;
 //! - `a|b` alternatives (a `oneof`), `name(...)` a named group: a `oneof` if
@@ -199,16 +199,17 @@ fn group(name: Option<&str>, mut alts: Vec<Vec<Arg>>) -> Arg {
     Arg { name, kind, token: None, optional: false, multiple: false, children }
 }
 
-/// Writes the `arguments` array of `COMMAND DOCS`, in Redis's field order.
-pub fn write(args: &[Arg], reply: &mut Reply) {
-    write_args(args, reply, &mut 0);
+/// Writes the `arguments` array of `COMMAND DOCS`, in Redis's field order,
+/// for a command with `specs` key specs.
+pub fn write(args: &[Arg], reply: &mut Reply, specs: usize) {
+    write_args(args, reply, &mut 0, specs.max(1) as i64 - 1);
 }
 
 /// `keys` counts the key arguments written so far: a key argument names
-/// its key spec, which is the order of the key arguments for the commands
-/// so far (BITOP's destination 0, its sources 1). Keys that share one spec
-/// (LCS key1 key2) will need the index spelled out in the syntax.
-fn write_args(args: &[Arg], reply: &mut Reply, keys: &mut i64) {
+/// its key spec, the n-th key argument the n-th spec, and the last spec
+/// covers any further keys (BITOP: destination 0, sources 1; LCS's two
+/// keys share spec 0).
+fn write_args(args: &[Arg], reply: &mut Reply, keys: &mut i64, last_spec: i64) {
     reply.array(args.len());
     for a in args {
         let flags = [(a.optional, "optional"), (a.multiple, "multiple")];
@@ -225,7 +226,7 @@ fn write_args(args: &[Arg], reply: &mut Reply, keys: &mut i64) {
         reply.bulk(a.kind.as_bytes());
         if a.kind == "key" {
             reply.bulk(b"key_spec_index");
-            reply.int(*keys);
+            reply.int((*keys).min(last_spec));
             *keys += 1;
         }
         if let Some(t) = &a.token {
@@ -241,7 +242,7 @@ fn write_args(args: &[Arg], reply: &mut Reply, keys: &mut i64) {
         }
         if !a.children.is_empty() {
             reply.bulk(b"arguments");
-            write_args(&a.children, reply, keys);
+            write_args(&a.children, reply, keys, last_spec);
         }
     }
 }

@@ -199,6 +199,9 @@ fn command_info(cmd: &Command, reply: &mut Reply) {
 
 /// Access flags of a command's keys, as key specs name them.
 fn key_flags(cmd: &Command) -> &'static [&'static str] {
+    if let Some((_, flags)) = super::family_key_flags().flatten().find(|(name, _)| *name == cmd.name) {
+        return flags;
+    }
     if cmd.name == "exists" {
         // Only checks for the key, never reads its value.
         &["RO"]
@@ -331,7 +334,7 @@ fn command_doc(cmd: &Command, reply: &mut Reply) {
     }
     if let Some(args) = arguments {
         reply.bulk(b"arguments");
-        super::docs::write(&args, reply);
+        super::docs::write(&args, reply, key_specs_of(cmd).len());
     }
     if has_subs {
         reply.bulk(b"subcommands");

@@ -341,6 +341,12 @@ pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'s
         .into_iter()
 }
 
+/// Key-spec flags (`RW`, `access`, `insert`…) of the families that list
+/// them; `COMMAND INFO` infers the others' from the command flags.
+pub(crate) fn family_key_flags() -> impl Iterator<Item = &'static [(&'static str, &'static [&'static str])]> {
+    [strings::KEY_FLAGS].into_iter()
+}
+
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
