@@ -50,6 +50,37 @@ const TEMPLATES: &[&str] = &[
     "DBSIZE",
     "KEYS *",
     "SELECT D",
+    // The rest of the string family.
+    "SETNX K V",
+    "SETEX K T V",
+    "GETSET K V",
+    "GETDEL K",
+    "GETEX K",
+    "GETEX K PERSIST",
+    "GETEX K EX T",
+    "MSETNX K V K V",
+    "APPEND K V",
+    "STRLEN K",
+    "DECR K",
+    "INCRBY K I",
+    "DECRBY K I",
+    "INCRBYFLOAT K V",
+    "GETRANGE K I I",
+    "SETRANGE K I V",
+    "LCS K K",
+    "LCS K K IDX WITHMATCHLEN",
+    // Bitmaps.
+    "SETBIT K I 1",
+    "GETBIT K I",
+    "BITCOUNT K",
+    "BITCOUNT K I I BIT",
+    "BITPOS K 1",
+    "BITPOS K 0 I",
+    "BITOP AND K K K",
+    "BITOP XOR K K",
+    "BITOP NOT K K",
+    "BITFIELD K GET u8 I",
+    "BITFIELD K INCRBY i5 I 7",
 ];
 
 const KEYS: &[&str] = &["a", "b", "c", "d", "{a}x", "{b}y", "n1", "n2"];
@@ -109,8 +140,8 @@ fn run(seed: u64, steps: usize, templates: &[&str]) {
 }
 
 #[test]
-fn random_key_and_expiry_commands_match_redis() {
+fn random_key_expiry_string_and_bitmap_commands_match_redis() {
     for seed in 1..=4 {
-        run(seed, 1500, TEMPLATES);
+        run(seed, 3000, TEMPLATES);
     }
 }
