@@ -1,6 +1,8 @@
 //! Value data structures. One module per Redis type; this file is the sum
 //! type every keyspace entry holds.
 
+pub mod hash;
+pub mod listpack;
 pub mod string;
 
 pub use string::RString;
