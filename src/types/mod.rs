@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod listpack;
+pub mod set;
 pub mod string;
 
 pub use string::RString;
