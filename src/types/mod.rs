@@ -5,6 +5,7 @@ pub mod hash;
 pub mod listpack;
 pub mod set;
 pub mod string;
+pub mod zset;
 
 pub use string::RString;
 
