@@ -2,6 +2,7 @@
 //! type every keyspace entry holds.
 
 pub mod hash;
+pub mod list;
 pub mod listpack;
 pub mod set;
 pub mod string;
