@@ -879,7 +879,7 @@ pub(crate) mod tests {
     }
 
     fn field(f: u8) -> Vec<u8> {
-        if f % 17 == 0 {
+        if f.is_multiple_of(17) {
             vec![b'F'; 3 + f as usize / 10] // sometimes longer than tiny limits
         } else {
             format!("f{f}").into_bytes()

@@ -67,8 +67,9 @@ impl Intset {
         each!(self, v => v.len())
     }
 
+    #[allow(clippy::useless_conversion)] // i64::from is the identity for the 64-bit arm
     fn get(&self, i: usize) -> i64 {
-        each!(self, v => v[i] as i64)
+        each!(self, v => i64::from(v[i]))
     }
 
     /// `Ok(index)` if present, else `Err(insertion index)`.
@@ -90,6 +91,7 @@ impl Intset {
         self.search(x).is_ok()
     }
 
+    #[allow(clippy::useless_conversion)]
     fn upgrade_for(&mut self, x: i64) {
         let need = if i16::try_from(x).is_ok() {
             0
@@ -104,7 +106,7 @@ impl Intset {
             Intset::I64(_) => 2,
         };
         if need > have {
-            let all: Vec<i64> = each!(&*self, v => v.iter().map(|&y| y as i64).collect());
+            let all: Vec<i64> = each!(&*self, v => v.iter().map(|&y| i64::from(y)).collect());
             *self = if need == 1 { Intset::I32(all.into_iter().map(|y| y as i32).collect()) } else { Intset::I64(all) };
         }
     }
@@ -123,8 +125,9 @@ impl Intset {
         true
     }
 
+    #[allow(clippy::useless_conversion)]
     fn remove_at(&mut self, i: usize) -> i64 {
-        each!(self, v => v.remove(i) as i64)
+        each!(self, v => i64::from(v.remove(i)))
     }
 
     fn remove(&mut self, x: i64) -> bool {
@@ -300,7 +303,7 @@ impl Set {
         }
     }
 
-    fn to_table(&mut self, capacity: usize) {
+    fn convert_to_table(&mut self, capacity: usize) {
         let mut t = Table::with_capacity(capacity.max(self.len()));
         for m in self.iter() {
             t.insert_new(Elem::new(&m));
@@ -308,7 +311,7 @@ impl Set {
         self.repr = Repr::Table(t);
     }
 
-    fn to_listpack(&mut self) {
+    fn convert_to_listpack(&mut self) {
         let mut lp = Listpack::new();
         for m in self.iter() {
             lp.push_back(&m);
@@ -325,7 +328,7 @@ impl Set {
             Repr::Table(_) => false,
         };
         if convert {
-            self.to_table(size_hint);
+            self.convert_to_table(size_hint);
         }
     }
 
@@ -350,7 +353,7 @@ impl Set {
                     lp.push_back(m);
                 } else {
                     let n = lp.len() + 1;
-                    self.to_table(n);
+                    self.convert_to_table(n);
                     self.add(m, limits);
                 }
                 true
@@ -361,7 +364,7 @@ impl Set {
                         return false;
                     }
                     if is.len() > limits.intset_max() {
-                        self.to_table(0);
+                        self.convert_to_table(0);
                     }
                     return true;
                 }
@@ -372,9 +375,9 @@ impl Set {
                     && maxelelen <= limits.max_listpack_value
                     && n * (maxelelen + 2) + m.len() <= super::listpack::MAX_SAFE_SIZE
                 {
-                    self.to_listpack();
+                    self.convert_to_listpack();
                 } else {
-                    self.to_table(n + 1);
+                    self.convert_to_table(n + 1);
                 }
                 self.add(m, limits)
             }

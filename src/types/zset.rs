@@ -1015,7 +1015,7 @@ impl ZSet {
         self.len() == 0
     }
 
-    fn to_skiplist(&mut self, capacity: usize) {
+    fn convert_to_skiplist(&mut self, capacity: usize) {
         if let Repr::Listpack(lp) = &self.repr {
             let mut sl = SkipList::new(capacity.max(lp.len() / 2));
             let mut it = lp.iter();
@@ -1030,7 +1030,7 @@ impl ZSet {
     /// pair count), go straight to a skip list if they cannot all fit.
     pub fn maybe_convert(&mut self, size_hint: usize, limits: ZsetLimits) {
         if matches!(self.repr, Repr::Listpack(_)) && size_hint > limits.max_listpack_entries {
-            self.to_skiplist(size_hint);
+            self.convert_to_skiplist(size_hint);
         }
     }
 
@@ -1127,7 +1127,7 @@ impl ZSet {
                         return ZAdd::Added(score);
                     }
                     let n = lp.len() / 2 + 1;
-                    self.to_skiplist(n);
+                    self.convert_to_skiplist(n);
                 }
                 let Repr::SkipList(sl) = &mut self.repr else { unreachable!() };
                 sl.insert(member, score);
@@ -1419,7 +1419,7 @@ impl<'a> Iterator for ZIter<'a> {
         match &mut self.cur {
             Cursor::Done => None,
             Cursor::Listpack(lp, p) => {
-                let lp: &'a Listpack = *lp;
+                let lp: &'a Listpack = lp;
                 let mp = *p;
                 let sp = lp.skip(mp);
                 let item = (lp.get(mp), lp_score(lp, sp));
@@ -1433,7 +1433,7 @@ impl<'a> Iterator for ZIter<'a> {
                 Some(item)
             }
             Cursor::SkipList(sl, x) => {
-                let sl: &'a SkipList = *sl;
+                let sl: &'a SkipList = sl;
                 let n = sl.node(*x);
                 *x = if self.reverse { n.back } else { n.l0.fwd };
                 Some((&n.member, n.score))
@@ -1811,7 +1811,7 @@ mod tests {
     }
 
     fn member(k: u8) -> Vec<u8> {
-        if k % 13 == 0 {
+        if k.is_multiple_of(13) {
             vec![b'L'; 3 + k as usize % 5]
         } else {
             format!("m{}", k % 40).into_bytes()
@@ -1901,11 +1901,16 @@ mod tests {
         for _ in 0..6 {
             let a = score((r() % 256) as u8 as i8);
             let b = score((r() % 256) as u8 as i8);
-            let range = ScoreRange { min: a.min(b), max: a.max(b), min_ex: r() % 2 == 0, max_ex: r() % 2 == 0 };
+            let range = ScoreRange {
+                min: a.min(b),
+                max: a.max(b),
+                min_ex: r().is_multiple_of(2),
+                max_ex: r().is_multiple_of(2),
+            };
             let want: Model = m.iter().filter(|e| range.contains(e.0)).cloned().collect();
             prop_assert_eq!(z.count_by_score(&range), want.len());
             let offset = (r() % 4) as usize;
-            let limit = if r() % 2 == 0 { None } else { Some((r() % 4) as usize) };
+            let limit = if r().is_multiple_of(2) { None } else { Some((r() % 4) as usize) };
             let take =
                 |v: &Model| -> Model { v.iter().skip(offset).take(limit.unwrap_or(usize::MAX)).cloned().collect() };
             let fwd: Model = z.range_by_score(&range, false, offset, limit).map(|(k, s)| (s, k.to_vec())).collect();
