@@ -719,6 +719,159 @@ pub(crate) mod tests {
 
     const L: HashLimits = HashLimits { max_listpack_entries: 128, max_listpack_value: 64 };
 
+    /// A Redis 7.2 `redis-server` to compare encodings and results with:
+    /// the binary named by `SHARDIS_REDIS72` (the installed one may be
+    /// older, and 7.0 encodes lists and sets differently). The comparisons
+    /// are `#[ignore]`d tests:
+    /// `SHARDIS_REDIS72=/path/to/redis-server cargo test --lib types:: -- --ignored`.
+    pub struct Redis72 {
+        child: std::process::Child,
+        pub con: redis::Connection,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Redis72 {
+        pub fn start() -> Redis72 {
+            let bin = std::env::var("SHARDIS_REDIS72")
+                .expect("set SHARDIS_REDIS72 to a Redis 7.2 redis-server binary to run this comparison");
+            for _ in 0..5 {
+                let dir = tempfile::tempdir().unwrap();
+                let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+                let mut child = std::process::Command::new(&bin)
+                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                    .arg("--dir")
+                    .arg(dir.path())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap();
+                for _ in 0..100 {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}/")) else { continue };
+                    let Ok(mut con) = client.get_connection() else { continue };
+                    if redis::cmd("PING").query::<String>(&mut con).is_ok() {
+                        let version: String = redis::cmd("INFO").arg("server").query(&mut con).unwrap();
+                        assert!(version.contains("redis_version:7.2"), "SHARDIS_REDIS72 is not Redis 7.2");
+                        return Redis72 { child, con, _dir: dir };
+                    }
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            panic!("could not start {bin}");
+        }
+
+        pub fn config(&mut self, name: &str, value: impl ToString) {
+            let _: () = redis::cmd("CONFIG").arg("SET").arg(name).arg(value.to_string()).query(&mut self.con).unwrap();
+        }
+
+        /// `OBJECT ENCODING key`, or None when the key does not exist.
+        pub fn encoding(&mut self, key: &str) -> Option<String> {
+            redis::cmd("OBJECT").arg("ENCODING").arg(key).query(&mut self.con).unwrap()
+        }
+
+        pub fn run<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+            cmd.query(&mut self.con)
+        }
+    }
+
+    impl Drop for Redis72 {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// A value for differential tests: integers of every listpack width,
+    /// non-canonical integers, strings around the 63/64 and 4095/4096 header
+    /// boundaries, and some long ones.
+    pub fn value(r: &mut impl FnMut() -> u64, long: bool) -> Vec<u8> {
+        let k = r() % 20;
+        match k {
+            0 => format!("{}", (r() % 256) as i64 - 128).into_bytes(),
+            1 => format!("{}", (r() % 20000) as i64 - 10000).into_bytes(),
+            2 => format!("{}", (r() % (1 << 26)) as i64 - (1 << 25)).into_bytes(),
+            3 => format!("{}", r() as i64).into_bytes(),
+            4 => format!("0{}", r() % 100).into_bytes(),
+            5..=9 => format!("v{}", r() % 50).into_bytes(),
+            10..=12 => vec![b'a' + (r() % 3) as u8; 60 + (r() % 8) as usize],
+            13..=16 if long => vec![b'L'; 100 + (r() % 900) as usize],
+            17 if long => vec![b'H'; 4090 + (r() % 10) as usize],
+            _ => format!("s{}", r() % 10).into_bytes(),
+        }
+    }
+
+    #[test]
+    #[ignore = "needs SHARDIS_REDIS72=/path/to/redis-7.2/redis-server"]
+    fn matches_redis_72() {
+        let mut srv = Redis72::start();
+        let mut r = rng(101);
+        // Short rounds: a hash never converts back, so restart often.
+        for round in 0..800 {
+            let limits = if round % 3 == 0 {
+                HashLimits::default()
+            } else {
+                HashLimits {
+                    max_listpack_entries: 1 + (r() % 10) as usize,
+                    max_listpack_value: 2 + (r() % 70) as usize,
+                }
+            };
+            srv.config("hash-max-listpack-entries", limits.max_listpack_entries);
+            srv.config("hash-max-listpack-value", limits.max_listpack_value);
+            let _: () = srv.run(redis::cmd("DEL").arg("h")).unwrap();
+            let mut h: Option<Hash> = None;
+            let field = |r: &mut dyn FnMut() -> u64| -> Vec<u8> {
+                if r() % 40 == 0 {
+                    vec![b'F'; 1 + (r() % 80) as usize]
+                } else {
+                    format!("f{}", r() % 30).into_bytes()
+                }
+            };
+            for _ in 0..(5 + r() % 40) {
+                match r() % 10 {
+                    0..=4 => {
+                        let n = if r() % 30 == 0 { 1 + (r() % 200) as usize } else { 1 + (r() % 4) as usize };
+                        let mut args = Vec::new();
+                        for _ in 0..n {
+                            args.push(field(&mut r));
+                            args.push(value(&mut r, false));
+                        }
+                        let want: usize = srv.run(redis::cmd("HSET").arg("h").arg(&args)).unwrap();
+                        let got = h.get_or_insert_with(Hash::new).set_many(&args, limits);
+                        assert_eq!(got, want);
+                    }
+                    5 => {
+                        let (f, v) = (field(&mut r), value(&mut r, false));
+                        let want: bool = srv.run(redis::cmd("HSETNX").arg("h").arg(&f).arg(&v)).unwrap();
+                        assert_eq!(h.get_or_insert_with(Hash::new).set_nx(&f, &v, limits), want);
+                    }
+                    6 => {
+                        // HINCRBY on a counter field: get + set, as the command will.
+                        let f = format!("n{}", r() % 3).into_bytes();
+                        let want: i64 = srv.run(redis::cmd("HINCRBY").arg("h").arg(&f).arg(7)).unwrap();
+                        let hh = h.get_or_insert_with(Hash::new);
+                        let cur = hh.get(&f).map_or(0, |v| crate::num::string2ll(v).unwrap());
+                        hh.set(&f, itoa::Buffer::new().format(cur + 7).as_bytes(), limits);
+                        assert_eq!(cur + 7, want);
+                    }
+                    _ => {
+                        let fs: Vec<Vec<u8>> = (0..1 + r() % 3).map(|_| field(&mut r)).collect();
+                        let want: usize = srv.run(redis::cmd("HDEL").arg("h").arg(&fs)).unwrap();
+                        let got = h.as_mut().map_or(0, |h| fs.iter().filter(|f| h.remove(f)).count());
+                        assert_eq!(got, want);
+                    }
+                }
+                if h.as_ref().is_some_and(|h| h.is_empty()) {
+                    h = None;
+                }
+                assert_eq!(h.as_ref().map(|h| h.encoding().to_string()), srv.encoding("h"), "{limits:?}");
+                let all: Vec<Vec<u8>> = srv.run(redis::cmd("HGETALL").arg("h")).unwrap();
+                let want: BTreeMap<Vec<u8>, Vec<u8>> = all.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
+                assert_eq!(h.as_ref().map(pairs).unwrap_or_default(), want);
+            }
+        }
+    }
+
     fn pairs(h: &Hash) -> BTreeMap<Vec<u8>, Vec<u8>> {
         h.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
     }
