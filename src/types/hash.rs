@@ -785,7 +785,7 @@ pub(crate) mod tests {
     /// A value for differential tests: integers of every listpack width,
     /// non-canonical integers, strings around the 63/64 and 4095/4096 header
     /// boundaries, and some long ones.
-    pub fn value(r: &mut impl FnMut() -> u64, long: bool) -> Vec<u8> {
+    pub fn value<R: FnMut() -> u64 + ?Sized>(r: &mut R, long: bool) -> Vec<u8> {
         let k = r() % 20;
         match k {
             0 => format!("{}", (r() % 256) as i64 - 128).into_bytes(),

@@ -846,6 +846,85 @@ mod tests {
         }
     }
 
+    #[test]
+    #[ignore = "needs SHARDIS_REDIS72=/path/to/redis-7.2/redis-server"]
+    fn matches_redis_72() {
+        use crate::types::hash::tests::{value, Redis72};
+        let mut srv = Redis72::start();
+        let mut r = rng(202);
+        let member = |r: &mut dyn FnMut() -> u64| -> Vec<u8> {
+            match r() % 12 {
+                0..=5 => format!("{}", (r() % 40) as i64 - 10).into_bytes(),
+                6 => format!("{}", r() as i64).into_bytes(),
+                7 => vec![b'x'; 1 + (r() % 30) as usize],
+                _ => value(r, false),
+            }
+        };
+        for round in 0..1000 {
+            let limits = if round % 4 == 0 {
+                SetLimits::default()
+            } else {
+                SetLimits {
+                    max_intset_entries: 1 + (r() % 12) as usize,
+                    max_listpack_entries: 1 + (r() % 12) as usize,
+                    max_listpack_value: 1 + (r() % 25) as usize,
+                }
+            };
+            srv.config("set-max-intset-entries", limits.max_intset_entries);
+            srv.config("set-max-listpack-entries", limits.max_listpack_entries);
+            srv.config("set-max-listpack-value", limits.max_listpack_value);
+            let _: () = srv.run(redis::cmd("DEL").arg("s").arg("d")).unwrap();
+            let (mut s, mut d): (Option<Set>, Option<Set>) = (None, None);
+            // Mostly integers in some rounds, so intsets live a while.
+            let ints_only = r() % 2 == 0;
+            for _ in 0..(5 + r() % 40) {
+                let mut pick = |r: &mut dyn FnMut() -> u64| {
+                    if ints_only && r() % 10 != 0 {
+                        format!("{}", (r() % 40) as i64 - 10).into_bytes()
+                    } else {
+                        member(r)
+                    }
+                };
+                match r() % 10 {
+                    0..=5 => {
+                        let n = if r() % 20 == 0 { 1 + (r() % 30) as usize } else { 1 + (r() % 4) as usize };
+                        let ms: Vec<Vec<u8>> = (0..n).map(|_| pick(&mut r)).collect();
+                        let want: usize = srv.run(redis::cmd("SADD").arg("s").arg(&ms)).unwrap();
+                        let set = s.get_or_insert_with(|| Set::create(&ms[0], ms.len(), limits));
+                        assert_eq!(set.add_many(&ms, limits), want);
+                    }
+                    6..=7 => {
+                        let ms: Vec<Vec<u8>> = (0..1 + r() % 3).map(|_| pick(&mut r)).collect();
+                        let want: usize = srv.run(redis::cmd("SREM").arg("s").arg(&ms)).unwrap();
+                        let got = s.as_mut().map_or(0, |s| ms.iter().filter(|m| s.remove(m)).count());
+                        assert_eq!(got, want);
+                    }
+                    _ => {
+                        // SMOVE s d member (an existing one when possible).
+                        let m = match &s {
+                            Some(set) if r() % 4 != 0 => set.random_member(&mut r).unwrap().to_vec(),
+                            _ => pick(&mut r),
+                        };
+                        let want: bool = srv.run(redis::cmd("SMOVE").arg("s").arg("d").arg(&m)).unwrap();
+                        let got = s.as_mut().is_some_and(|set| set.remove(&m));
+                        if got {
+                            d.get_or_insert_with(|| Set::create(&m, 1, limits)).add(&m, limits);
+                        }
+                        assert_eq!(got, want);
+                    }
+                }
+                for (key, set) in [("s", &mut s), ("d", &mut d)] {
+                    if set.as_ref().is_some_and(|x| x.is_empty()) {
+                        *set = None;
+                    }
+                    assert_eq!(set.as_ref().map(|x| x.encoding().to_string()), srv.encoding(key), "{key} {limits:?}");
+                    let want: BTreeSet<Vec<u8>> = srv.run(redis::cmd("SMEMBERS").arg(key)).unwrap();
+                    assert_eq!(set.as_ref().map(members).unwrap_or_default(), want);
+                }
+            }
+        }
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Add(Vec<u16>),
