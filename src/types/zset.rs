@@ -1798,6 +1798,297 @@ mod tests {
     }
 
     // -----------------------------------------------------------------------
+    // Against a real Redis 7.2.
+
+    fn redis_pairs(flat: Vec<Vec<u8>>) -> Vec<(Vec<u8>, f64)> {
+        flat.chunks(2).map(|p| (p[0].clone(), parse_score(&p[1]).expect("score"))).collect()
+    }
+
+    fn score_text(r: &mut dyn FnMut() -> u64) -> String {
+        match r() % 10 {
+            0 => "inf".into(),
+            1 => "-inf".into(),
+            2 => "1.5".into(),
+            3 => "0.1".into(),
+            _ => format!("{}", (r() % 7) as i64 - 3),
+        }
+    }
+
+    fn bound_text(r: &mut dyn FnMut() -> u64) -> String {
+        let b = match r() % 8 {
+            0 => "-inf".to_string(),
+            1 => "+inf".to_string(),
+            2 => "inf".to_string(),
+            _ => format!("{}", (r() % 9) as f64 / 2.0 - 2.0),
+        };
+        if r() % 3 == 0 {
+            format!("({b}")
+        } else {
+            b
+        }
+    }
+
+    fn lex_text(r: &mut dyn FnMut() -> u64) -> String {
+        match r() % 8 {
+            0 => "-".into(),
+            1 => "+".into(),
+            2 => "[".into(),
+            k => format!("{}m{}", if k % 2 == 0 { "[" } else { "(" }, r() % 12),
+        }
+    }
+
+    #[test]
+    #[ignore = "needs SHARDIS_REDIS72=/path/to/redis-7.2/redis-server"]
+    fn matches_redis_72() {
+        use crate::types::hash::tests::Redis72;
+        let mut srv = Redis72::start();
+        let mut r = rng(303);
+        for round in 0..700 {
+            let limits = if round % 4 == 0 {
+                ZsetLimits::default()
+            } else {
+                ZsetLimits { max_listpack_entries: 1 + (r() % 10) as usize, max_listpack_value: 2 + (r() % 6) as usize }
+            };
+            srv.config("zset-max-listpack-entries", limits.max_listpack_entries);
+            srv.config("zset-max-listpack-value", limits.max_listpack_value);
+            let _: () = srv.run(redis::cmd("DEL").arg("z")).unwrap();
+            let mut z: Option<ZSet> = None;
+            // Lex rounds keep every score 0, where lex order is meaningful.
+            let lex = r() % 3 == 0;
+            let member = |r: &mut dyn FnMut() -> u64| -> Vec<u8> {
+                if r() % 30 == 0 {
+                    vec![b'L'; 1 + (r() % 10) as usize]
+                } else {
+                    format!("m{}", r() % 12).into_bytes()
+                }
+            };
+            for _ in 0..(5 + r() % 40) {
+                match r() % 12 {
+                    0..=4 => {
+                        let (nx, xx, gt, lt) = match r() % 7 {
+                            1 => (true, false, false, false),
+                            2 => (false, true, false, false),
+                            3 => (false, false, true, false),
+                            4 => (false, false, false, true),
+                            5 => (false, true, true, false),
+                            6 => (false, true, false, true),
+                            _ => (false, false, false, false),
+                        };
+                        let incr = r() % 5 == 0;
+                        let ch = r() % 2 == 0;
+                        let n = if incr {
+                            1
+                        } else if r() % 15 == 0 {
+                            1 + (r() % 15) as usize
+                        } else {
+                            1 + (r() % 3) as usize
+                        };
+                        let pairs: Vec<(String, Vec<u8>)> = (0..n)
+                            .map(|_| (if lex { "0".to_string() } else { score_text(&mut r) }, member(&mut r)))
+                            .collect();
+                        let mut cmd = redis::cmd("ZADD");
+                        cmd.arg("z");
+                        for (on, name) in [(nx, "NX"), (xx, "XX"), (gt, "GT"), (lt, "LT"), (ch, "CH"), (incr, "INCR")] {
+                            if on {
+                                cmd.arg(name);
+                            }
+                        }
+                        for (sc, m) in &pairs {
+                            cmd.arg(sc).arg(m);
+                        }
+                        let flags = AddFlags { nx, xx, gt, lt, incr };
+                        // zaddGenericCommand on our side.
+                        let mut results = Vec::new();
+                        if z.is_none() && !xx {
+                            z = Some(ZSet::create(n, pairs[0].1.len(), limits));
+                        } else if let Some(zs) = z.as_mut() {
+                            zs.maybe_convert(n, limits);
+                        }
+                        if let Some(zs) = z.as_mut() {
+                            for (sc, m) in &pairs {
+                                let res = zs.add(m, parse_score(sc.as_bytes()).unwrap(), flags, limits);
+                                results.push(res);
+                                if res == ZAdd::NaN {
+                                    break;
+                                }
+                            }
+                        }
+                        if incr {
+                            let want: redis::RedisResult<Option<Vec<u8>>> = srv.run(&cmd);
+                            match results.first() {
+                                Some(ZAdd::NaN) => assert!(want.is_err()),
+                                Some(ZAdd::Added(s) | ZAdd::Unchanged(s) | ZAdd::Updated { new: s, .. }) => {
+                                    assert_eq!(parse_score(&want.unwrap().unwrap()), Some(*s))
+                                }
+                                Some(ZAdd::Skipped) | None => assert_eq!(want.unwrap(), None),
+                            }
+                        } else {
+                            let want: usize = srv.run(&cmd).unwrap();
+                            let got = results
+                                .iter()
+                                .filter(|x| matches!(x, ZAdd::Added(_)) || (ch && matches!(x, ZAdd::Updated { .. })))
+                                .count();
+                            assert_eq!(got, want, "{pairs:?} {flags:?} {results:?}");
+                        }
+                    }
+                    5 => {
+                        let m = member(&mut r);
+                        let by = if lex { "0".to_string() } else { score_text(&mut r) };
+                        let want: redis::RedisResult<Vec<u8>> =
+                            srv.run(redis::cmd("ZINCRBY").arg("z").arg(&by).arg(&m));
+                        let zs = z.get_or_insert_with(|| ZSet::create(1, m.len(), limits));
+                        match zs.incr_by(&m, parse_score(by.as_bytes()).unwrap(), limits) {
+                            Ok(s) => assert_eq!(parse_score(&want.unwrap()), Some(s)),
+                            Err(_) => assert!(want.is_err()),
+                        }
+                    }
+                    6 | 7 => {
+                        let ms: Vec<Vec<u8>> = (0..1 + r() % 3).map(|_| member(&mut r)).collect();
+                        let want: usize = srv.run(redis::cmd("ZREM").arg("z").arg(&ms)).unwrap();
+                        let got = z.as_mut().map_or(0, |zs| ms.iter().filter(|m| zs.remove(m)).count());
+                        assert_eq!(got, want);
+                    }
+                    8 => {
+                        let (a, b) = (bound_text(&mut r), bound_text(&mut r));
+                        let want: usize = srv.run(redis::cmd("ZREMRANGEBYSCORE").arg("z").arg(&a).arg(&b)).unwrap();
+                        let range = ScoreRange::parse(a.as_bytes(), b.as_bytes()).unwrap();
+                        assert_eq!(z.as_mut().map_or(0, |zs| zs.remove_range_by_score(&range)), want);
+                    }
+                    9 => {
+                        let (a, b) = ((r() % 10) as i64 - 5, (r() % 10) as i64 - 5);
+                        let want: usize = srv.run(redis::cmd("ZREMRANGEBYRANK").arg("z").arg(a).arg(b)).unwrap();
+                        let got = z.as_mut().map_or(0, |zs| match normalize_rank_range(a, b, zs.len()) {
+                            Some((s, e)) => zs.remove_range_by_rank(s, e),
+                            None => 0,
+                        });
+                        assert_eq!(got, want);
+                    }
+                    10 if lex => {
+                        let (a, b) = (lex_text(&mut r), lex_text(&mut r));
+                        let want: usize = srv.run(redis::cmd("ZREMRANGEBYLEX").arg("z").arg(&a).arg(&b)).unwrap();
+                        let range = LexRange::parse(a.as_bytes(), b.as_bytes()).unwrap();
+                        assert_eq!(z.as_mut().map_or(0, |zs| zs.remove_range_by_lex(&range)), want);
+                    }
+                    _ => {
+                        let max = r() % 2 == 0;
+                        let count = (r() % 4) as usize;
+                        let name = if max { "ZPOPMAX" } else { "ZPOPMIN" };
+                        let want = redis_pairs(srv.run(redis::cmd(name).arg("z").arg(count)).unwrap());
+                        assert_eq!(z.as_mut().map(|zs| zs.pop(max, count)).unwrap_or_default(), want);
+                    }
+                }
+                if z.as_ref().is_some_and(|zs| zs.is_empty()) {
+                    z = None;
+                }
+                assert_eq!(z.as_ref().map(|zs| zs.encoding().to_string()), srv.encoding("z"), "{limits:?}");
+                let all = redis_pairs(srv.run(redis::cmd("ZRANGE").arg("z").arg(0).arg(-1).arg("WITHSCORES")).unwrap());
+                let Some(zs) = z.as_ref() else {
+                    assert!(all.is_empty());
+                    continue;
+                };
+                assert_eq!(items(zs.iter()), all);
+                // Queries.
+                let (a, b) = (bound_text(&mut r), bound_text(&mut r));
+                let range = ScoreRange::parse(a.as_bytes(), b.as_bytes()).unwrap();
+                let want: usize = srv.run(redis::cmd("ZCOUNT").arg("z").arg(&a).arg(&b)).unwrap();
+                assert_eq!(zs.count_by_score(&range), want);
+                let (off, cnt) = ((r() % 4) as i64, (r() % 5) as i64 - 1);
+                let limit = (cnt >= 0).then_some(cnt as usize);
+                let want = redis_pairs(
+                    srv.run(
+                        redis::cmd("ZRANGEBYSCORE")
+                            .arg("z")
+                            .arg(&a)
+                            .arg(&b)
+                            .arg("WITHSCORES")
+                            .arg("LIMIT")
+                            .arg(off)
+                            .arg(cnt),
+                    )
+                    .unwrap(),
+                );
+                assert_eq!(items(zs.range_by_score(&range, false, off as usize, limit)), want);
+                let want = redis_pairs(
+                    srv.run(
+                        redis::cmd("ZREVRANGEBYSCORE")
+                            .arg("z")
+                            .arg(&b)
+                            .arg(&a)
+                            .arg("WITHSCORES")
+                            .arg("LIMIT")
+                            .arg(off)
+                            .arg(cnt),
+                    )
+                    .unwrap(),
+                );
+                assert_eq!(items(zs.range_by_score(&range, true, off as usize, limit)), want);
+                let (s, e) = ((r() % 10) as i64 - 5, (r() % 10) as i64 - 5);
+                let want = redis_pairs(
+                    srv.run(redis::cmd("ZRANGE").arg("z").arg(s).arg(e).arg("REV").arg("WITHSCORES")).unwrap(),
+                );
+                let got = match normalize_rank_range(s, e, zs.len()) {
+                    Some((s, e)) => items(zs.range_by_rank(s, e, true)),
+                    None => vec![],
+                };
+                assert_eq!(got, want);
+                let m = member(&mut r);
+                let want: Option<usize> = srv.run(redis::cmd("ZREVRANK").arg("z").arg(&m)).unwrap();
+                assert_eq!(zs.rank(&m, true).map(|x| x.0), want);
+                if lex {
+                    let (a, b) = (lex_text(&mut r), lex_text(&mut r));
+                    let range = LexRange::parse(a.as_bytes(), b.as_bytes()).unwrap();
+                    let want: usize = srv.run(redis::cmd("ZLEXCOUNT").arg("z").arg(&a).arg(&b)).unwrap();
+                    assert_eq!(zs.count_by_lex(&range), want);
+                    let want: Vec<Vec<u8>> = srv
+                        .run(redis::cmd("ZREVRANGEBYLEX").arg("z").arg(&b).arg(&a).arg("LIMIT").arg(off).arg(cnt))
+                        .unwrap();
+                    let got: Vec<Vec<u8>> =
+                        zs.range_by_lex(&range, true, off as usize, limit).map(|p| p.0.to_vec()).collect();
+                    assert_eq!(got, want);
+                }
+            }
+        }
+    }
+
+    /// The parsers against Redis's own: random strings as ZADD scores and as
+    /// score and lex range bounds, same acceptance and same values.
+    #[test]
+    #[ignore = "needs SHARDIS_REDIS72=/path/to/redis-7.2/redis-server"]
+    fn parsers_match_redis_72() {
+        use crate::types::hash::tests::Redis72;
+        let mut srv = Redis72::start();
+        let mut r = rng(404);
+        let alphabet = b"0123456789.eE+-xXpPaAbBfFiInNtTyY( [\t\x00";
+        for _ in 0..20000 {
+            let len = (r() % 8) as usize;
+            let s: Vec<u8> = (0..len).map(|_| alphabet[(r() % alphabet.len() as u64) as usize]).collect();
+            let _: () = srv.run(redis::cmd("DEL").arg("p")).unwrap();
+            let want: redis::RedisResult<usize> = srv.run(redis::cmd("ZADD").arg("p").arg(&s).arg("m"));
+            match parse_score(&s) {
+                Some(v) => {
+                    assert_eq!(want.unwrap(), 1, "{s:?}");
+                    let got: Vec<u8> = srv.run(redis::cmd("ZSCORE").arg("p").arg("m")).unwrap();
+                    assert_eq!(parse_score(&got), Some(v), "{s:?}");
+                }
+                None => assert!(want.is_err(), "{s:?} accepted by Redis"),
+            }
+            let _: usize = srv.run(redis::cmd("ZADD").arg("p").arg(1).arg("m")).unwrap();
+            let want: redis::RedisResult<Vec<Vec<u8>>> = srv.run(redis::cmd("ZRANGEBYSCORE").arg("p").arg(&s).arg(&s));
+            match ScoreRange::parse(&s, &s) {
+                Ok(range) => assert_eq!(want.unwrap().len(), usize::from(range.contains(1.0)), "{s:?}"),
+                Err(e) => {
+                    assert_eq!(Some(e), want.unwrap_err().detail().map(|d| format!("ERR {d}")).as_deref(), "{s:?}")
+                }
+            }
+            let want: redis::RedisResult<Vec<Vec<u8>>> = srv.run(redis::cmd("ZRANGEBYLEX").arg("p").arg(&s).arg("+"));
+            match LexBound::parse(&s) {
+                Ok(_) => assert!(want.is_ok(), "{s:?}"),
+                Err(e) => assert_eq!(Some(e), want.unwrap_err().detail().map(|d| format!("ERR {d}")).as_deref()),
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------
     // Model test: a sorted Vec<(f64, Vec<u8>)>.
 
     #[derive(Debug, Clone)]
