@@ -821,7 +821,7 @@ pub(crate) mod tests {
             let _: () = srv.run(redis::cmd("DEL").arg("h")).unwrap();
             let mut h: Option<Hash> = None;
             let field = |r: &mut dyn FnMut() -> u64| -> Vec<u8> {
-                if r() % 40 == 0 {
+                if r().is_multiple_of(40) {
                     vec![b'F'; 1 + (r() % 80) as usize]
                 } else {
                     format!("f{}", r() % 30).into_bytes()
@@ -830,7 +830,7 @@ pub(crate) mod tests {
             for _ in 0..(5 + r() % 40) {
                 match r() % 10 {
                     0..=4 => {
-                        let n = if r() % 30 == 0 { 1 + (r() % 200) as usize } else { 1 + (r() % 4) as usize };
+                        let n = if r().is_multiple_of(30) { 1 + (r() % 200) as usize } else { 1 + (r() % 4) as usize };
                         let mut args = Vec::new();
                         for _ in 0..n {
                             args.push(field(&mut r));

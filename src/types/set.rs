@@ -876,10 +876,10 @@ mod tests {
             let _: () = srv.run(redis::cmd("DEL").arg("s").arg("d")).unwrap();
             let (mut s, mut d): (Option<Set>, Option<Set>) = (None, None);
             // Mostly integers in some rounds, so intsets live a while.
-            let ints_only = r() % 2 == 0;
+            let ints_only = r().is_multiple_of(2);
             for _ in 0..(5 + r() % 40) {
-                let mut pick = |r: &mut dyn FnMut() -> u64| {
-                    if ints_only && r() % 10 != 0 {
+                let pick = |r: &mut dyn FnMut() -> u64| {
+                    if ints_only && !r().is_multiple_of(10) {
                         format!("{}", (r() % 40) as i64 - 10).into_bytes()
                     } else {
                         member(r)
@@ -887,7 +887,7 @@ mod tests {
                 };
                 match r() % 10 {
                     0..=5 => {
-                        let n = if r() % 20 == 0 { 1 + (r() % 30) as usize } else { 1 + (r() % 4) as usize };
+                        let n = if r().is_multiple_of(20) { 1 + (r() % 30) as usize } else { 1 + (r() % 4) as usize };
                         let ms: Vec<Vec<u8>> = (0..n).map(|_| pick(&mut r)).collect();
                         let want: usize = srv.run(redis::cmd("SADD").arg("s").arg(&ms)).unwrap();
                         let set = s.get_or_insert_with(|| Set::create(&ms[0], ms.len(), limits));
@@ -902,7 +902,7 @@ mod tests {
                     _ => {
                         // SMOVE s d member (an existing one when possible).
                         let m = match &s {
-                            Some(set) if r() % 4 != 0 => set.random_member(&mut r).unwrap().to_vec(),
+                            Some(set) if !r().is_multiple_of(4) => set.random_member(&mut r).unwrap().to_vec(),
                             _ => pick(&mut r),
                         };
                         let want: bool = srv.run(redis::cmd("SMOVE").arg("s").arg("d").arg(&m)).unwrap();

@@ -1821,7 +1821,7 @@ mod tests {
             2 => "inf".to_string(),
             _ => format!("{}", (r() % 9) as f64 / 2.0 - 2.0),
         };
-        if r() % 3 == 0 {
+        if r().is_multiple_of(3) {
             format!("({b}")
         } else {
             b
@@ -1854,9 +1854,9 @@ mod tests {
             let _: () = srv.run(redis::cmd("DEL").arg("z")).unwrap();
             let mut z: Option<ZSet> = None;
             // Lex rounds keep every score 0, where lex order is meaningful.
-            let lex = r() % 3 == 0;
+            let lex = r().is_multiple_of(3);
             let member = |r: &mut dyn FnMut() -> u64| -> Vec<u8> {
-                if r() % 30 == 0 {
+                if r().is_multiple_of(30) {
                     vec![b'L'; 1 + (r() % 10) as usize]
                 } else {
                     format!("m{}", r() % 12).into_bytes()
@@ -1874,11 +1874,11 @@ mod tests {
                             6 => (false, true, false, true),
                             _ => (false, false, false, false),
                         };
-                        let incr = r() % 5 == 0;
-                        let ch = r() % 2 == 0;
+                        let incr = r().is_multiple_of(5);
+                        let ch = r().is_multiple_of(2);
                         let n = if incr {
                             1
-                        } else if r() % 15 == 0 {
+                        } else if r().is_multiple_of(15) {
                             1 + (r() % 15) as usize
                         } else {
                             1 + (r() % 3) as usize
@@ -1970,7 +1970,7 @@ mod tests {
                         assert_eq!(z.as_mut().map_or(0, |zs| zs.remove_range_by_lex(&range)), want);
                     }
                     _ => {
-                        let max = r() % 2 == 0;
+                        let max = r().is_multiple_of(2);
                         let count = (r() % 4) as usize;
                         let name = if max { "ZPOPMAX" } else { "ZPOPMIN" };
                         let want = redis_pairs(srv.run(redis::cmd(name).arg("z").arg(count)).unwrap());
