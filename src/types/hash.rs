@@ -739,6 +739,7 @@ pub(crate) mod tests {
                 let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
                 let mut child = std::process::Command::new(&bin)
                     .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                    .args(["--enable-debug-command", "yes"])
                     .arg("--dir")
                     .arg(dir.path())
                     .stdout(std::process::Stdio::null())

@@ -24,6 +24,7 @@
 //! plain nodes (only for single elements of 1 GB or more).
 
 use super::listpack::{redis_entry_size, Listpack, REDIS_LP_OVERHEAD};
+use crate::num::string2ll;
 use std::collections::VecDeque;
 
 /// `list-max-listpack-size`.
@@ -687,8 +688,13 @@ impl List {
     /// `LMOVE`/`RPOPLPUSH` between two lists: pops from `self` at `from`,
     /// pushes onto `dst` at `to`, then lets `self` shrink, in Redis's order.
     pub fn move_to(&mut self, dst: &mut List, from: End, to: End, limits: ListLimits) -> Option<Vec<u8>> {
+        let from_quicklist = matches!(self.repr, Repr::Quicklist(_));
         let v = self.pop_raw(from)?;
-        dst.push(to, &[&v], limits);
+        // Redis pops an integer entry of a quicklist as an int-encoded
+        // object, which the destination's growth check counts as 0 bytes.
+        let add = if from_quicklist && string2ll(&v).is_some() { 0 } else { v.len() };
+        dst.grow_check(add, 1, limits);
+        dst.push_one(to, &v);
         if !self.is_empty() {
             self.try_shrink(limits);
         }
@@ -996,6 +1002,167 @@ mod tests {
         l.check();
         let got: Vec<String> = l.iter().map(|e| String::from_utf8(e.to_vec()).unwrap()).collect();
         assert_eq!(got, ["v0", "v1", "v2", "v3", "m", "v4", "v5", "n", "v6", "v7", "o", "p", "v8", "v9", "v10", "v11"]);
+    }
+
+    #[test]
+    fn lmove_counts_popped_quicklist_integers_as_zero_bytes() {
+        let lim = ListLimits { max_listpack_size: -1 }; // 4 KB
+        let mut src = List::new();
+        src.push(End::Tail, &[&[b'x'; 5000][..], b"123456789"], lim);
+        assert_eq!(src.encoding(), "quicklist");
+        // 7 + 39 * 103 = 4024 bytes; + 9 would exceed 4096 - 64... no: 4033.
+        let mut dst = List::new();
+        let v = [b'y'; 100];
+        for _ in 0..39 {
+            dst.push(End::Tail, &[&v], lim);
+        }
+        dst.push(End::Tail, &[&[b'z'; 61][..]], lim); // 4024 + 64 = 4088
+        assert_eq!(dst.encoding(), "listpack");
+        // 4088 + 9 > 4096, but the integer counts as 0 bytes: stays a listpack.
+        src.move_to(&mut dst, End::Tail, End::Tail, lim);
+        assert_eq!(dst.encoding(), "listpack");
+        assert_eq!(dst.get(-1), Some(&b"123456789"[..]));
+    }
+
+    #[test]
+    #[ignore = "needs SHARDIS_REDIS72=/path/to/redis-7.2/redis-server"]
+    fn matches_redis_72() {
+        use crate::types::hash::tests::{rng, value, Redis72};
+        let mut srv = Redis72::start();
+        let mut r = rng(505);
+        let fills = [-2, -1, -2, 1, 2, 3, 4, 5, 8, 0, -3, 16];
+        for round in 0..400 {
+            let fill = fills[round % fills.len()];
+            let lim = ListLimits { max_listpack_size: fill };
+            srv.config("list-max-listpack-size", fill);
+            let _: () = srv.run(redis::cmd("DEL").arg("l").arg("m")).unwrap();
+            let (mut l, mut m): (Option<List>, Option<List>) = (None, None);
+            let long = fill < 0;
+            let ops = if fill < 0 { 300 } else { 60 };
+            for _ in 0..ops {
+                let side = |b: bool| if b { "LEFT" } else { "RIGHT" };
+                let existing = |l: &Option<List>, r: &mut dyn FnMut() -> u64| -> Option<Vec<u8>> {
+                    let l = l.as_ref()?;
+                    Some(l.get((r() % l.len() as u64) as i64).unwrap().to_vec())
+                };
+                let k = r() % 16;
+                match k {
+                    0..=4 => {
+                        let head = r().is_multiple_of(2);
+                        let n = if r().is_multiple_of(10) { 1 + r() % 30 } else { 1 + r() % 4 };
+                        let vs: Vec<Vec<u8>> = (0..n).map(|_| value(&mut r, long)).collect();
+                        let want: usize =
+                            srv.run(redis::cmd(if head { "LPUSH" } else { "RPUSH" }).arg("l").arg(&vs)).unwrap();
+                        let ll = l.get_or_insert_with(List::new);
+                        ll.push(end(head), &vs, lim);
+                        assert_eq!(ll.len(), want);
+                    }
+                    5 => {
+                        let head = r().is_multiple_of(2);
+                        let want: Option<Vec<u8>> =
+                            srv.run(redis::cmd(if head { "LPOP" } else { "RPOP" }).arg("l")).unwrap();
+                        assert_eq!(l.as_mut().and_then(|l| l.pop(end(head), lim)), want);
+                    }
+                    6 => {
+                        let head = r().is_multiple_of(2);
+                        let n = r() % 6;
+                        let want: Option<Vec<Vec<u8>>> =
+                            srv.run(redis::cmd(if head { "LPOP" } else { "RPOP" }).arg("l").arg(n)).unwrap();
+                        assert_eq!(l.as_mut().map(|l| l.pop_many(end(head), n as usize, lim)), want);
+                    }
+                    7 => {
+                        let i = (r() % 40) as i64 - 20;
+                        let v = value(&mut r, long);
+                        let want: redis::RedisResult<()> = srv.run(redis::cmd("LSET").arg("l").arg(i).arg(&v));
+                        assert_eq!(l.as_mut().is_some_and(|l| l.set(i, &v, lim)), want.is_ok());
+                    }
+                    8 | 9 => {
+                        let after = r().is_multiple_of(2);
+                        let pivot = existing(&l, &mut r)
+                            .filter(|_| !r().is_multiple_of(8))
+                            .unwrap_or_else(|| value(&mut r, false));
+                        let v = value(&mut r, long);
+                        let want: i64 = srv
+                            .run(
+                                redis::cmd("LINSERT")
+                                    .arg("l")
+                                    .arg(if after { "AFTER" } else { "BEFORE" })
+                                    .arg(&pivot)
+                                    .arg(&v),
+                            )
+                            .unwrap();
+                        let place = if after { Where::After } else { Where::Before };
+                        let got = match l.as_mut() {
+                            None => 0,
+                            Some(l) => l.insert(place, &pivot, &v, lim).map_or(-1, |n| n as i64),
+                        };
+                        assert_eq!(got, want);
+                    }
+                    10 => {
+                        let c = (r() % 5) as i64 - 2;
+                        let v = existing(&l, &mut r).unwrap_or_else(|| value(&mut r, false));
+                        let want: usize = srv.run(redis::cmd("LREM").arg("l").arg(c).arg(&v)).unwrap();
+                        assert_eq!(l.as_mut().map_or(0, |l| l.remove(c, &v, lim)), want);
+                    }
+                    11 => {
+                        let len = l.as_ref().map_or(0, |l| l.len()) as i64;
+                        let a = (r() % 6) as i64 - 1;
+                        let b = if r().is_multiple_of(2) { -1 - (r() % 4) as i64 } else { len - (r() % 6) as i64 };
+                        let _: () = srv.run(redis::cmd("LTRIM").arg("l").arg(a).arg(b)).unwrap();
+                        if let Some(l) = l.as_mut() {
+                            l.trim(a, b, lim);
+                        }
+                    }
+                    12 | 13 => {
+                        let (from, to) = (r().is_multiple_of(2), r().is_multiple_of(2));
+                        let want: Option<Vec<u8>> =
+                            srv.run(redis::cmd("LMOVE").arg("l").arg("l").arg(side(from)).arg(side(to))).unwrap();
+                        assert_eq!(l.as_mut().and_then(|l| l.rotate(end(from), end(to), lim)), want);
+                    }
+                    _ => {
+                        // Between two keys, either way.
+                        let (from, to) = (r().is_multiple_of(2), r().is_multiple_of(2));
+                        let forward = !r().is_multiple_of(3);
+                        let (sk, dk) = if forward { ("l", "m") } else { ("m", "l") };
+                        let want: Option<Vec<u8>> =
+                            srv.run(redis::cmd("LMOVE").arg(sk).arg(dk).arg(side(from)).arg(side(to))).unwrap();
+                        let (src, dst) = if forward { (&mut l, &mut m) } else { (&mut m, &mut l) };
+                        let got = match src.as_mut() {
+                            Some(s) => s.move_to(dst.get_or_insert_with(List::new), end(from), end(to), lim),
+                            None => None,
+                        };
+                        assert_eq!(got, want);
+                    }
+                }
+                for (key, list) in [("l", &mut l), ("m", &mut m)] {
+                    if list.as_ref().is_some_and(|x| x.is_empty()) {
+                        *list = None;
+                    }
+                    assert_eq!(
+                        list.as_ref().map(|x| x.encoding().to_string()),
+                        srv.encoding(key),
+                        "{key} fill {fill} k {k}"
+                    );
+                    let want: Vec<Vec<u8>> = srv.run(redis::cmd("LRANGE").arg(key).arg(0).arg(-1)).unwrap();
+                    assert_eq!(list.as_ref().map(all).unwrap_or_default(), want);
+                    if let Some(x) = list.as_ref() {
+                        x.check();
+                        if x.encoding() == "quicklist" {
+                            // Same nodes, same sizes: `DEBUG OBJECT` shows
+                            // the node count and the sum of node sizes.
+                            let dbg: String = srv.run(redis::cmd("DEBUG").arg("OBJECT").arg(key)).unwrap();
+                            let field = |name: &str| {
+                                let at = dbg.find(name).unwrap() + name.len();
+                                dbg[at..].split(' ').next().unwrap().parse::<usize>().unwrap()
+                            };
+                            let sizes = x.node_sizes();
+                            assert_eq!(field("ql_nodes:"), sizes.len(), "{key} fill {fill} k {k}: {sizes:?}");
+                            assert_eq!(field("ql_uncompressed_size:"), sizes.iter().map(|s| s.1).sum::<usize>());
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[derive(Debug, Clone)]
