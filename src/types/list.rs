@@ -828,6 +828,16 @@ mod tests {
     }
 
     #[test]
+    fn collections_are_send_and_sync() {
+        // Values may be handed between shards' threads.
+        fn check<T: Send + Sync + Clone + PartialEq + std::fmt::Debug>() {}
+        check::<List>();
+        check::<crate::types::hash::Hash>();
+        check::<crate::types::set::Set>();
+        check::<crate::types::zset::ZSet>();
+    }
+
+    #[test]
     fn node_limits() {
         assert_eq!(node_limit(-1), (4096, u32::MAX as usize));
         assert_eq!(node_limit(-2).0, 8192);
