@@ -363,16 +363,6 @@ impl Listpack {
     pub fn iter(&self) -> Iter<'_> {
         Iter { lp: self, front: 0, back: self.buf.len(), left: self.len }
     }
-
-    /// Iterator over the entries from byte position `pos` to the end.
-    pub fn iter_at(&self, pos: usize, count: usize) -> Iter<'_> {
-        Iter { lp: self, front: pos, back: self.buf.len(), left: count }
-    }
-
-    /// The raw entry bytes (for hashing / equality of whole listpacks).
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf
-    }
 }
 
 /// Iterator over listpack entries, from either end.
