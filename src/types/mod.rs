@@ -1,7 +1,12 @@
 //! Value data structures. One module per Redis type; this file is the sum
 //! type every keyspace entry holds.
 
+pub mod hash;
+pub mod list;
+pub mod listpack;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 pub use string::RString;
 
