@@ -36,8 +36,14 @@ fn expire_conditions() {
         ("EXPIRE k 200 XX", ":1\r\n"),
         ("EXPIRE k 100 GT", ":0\r\n"),
         ("EXPIRE k 300 GT", ":1\r\n"),
-        ("EXPIRE k 300 GT", ":0\r\n"),
-        ("EXPIRE k 400 LT", ":0\r\n"),
+        // Equal times are neither greater nor less (absolute, so the clock
+        // cannot move between two commands).
+        ("PEXPIREAT k 99999999999000", ":1\r\n"),
+        ("PEXPIREAT k 99999999999000 GT", ":0\r\n"),
+        ("PEXPIREAT k 99999999999000 LT", ":0\r\n"),
+        ("PEXPIREAT k 99999999999001 GT", ":1\r\n"),
+        ("PEXPIREAT k 99999999999000 LT", ":1\r\n"),
+        ("EXPIRE k 400 GT", ":0\r\n"),
         ("EXPIRE k 250 lt", ":1\r\n"),
         ("EXPIRE k 260 xx gt", ":1\r\n"),
         ("TTL k", ":260\r\n"),

@@ -1,6 +1,7 @@
 //! Value data structures. One module per Redis type; this file is the sum
 //! type every keyspace entry holds.
 
+pub mod dict;
 pub mod hash;
 pub mod list;
 pub mod listpack;

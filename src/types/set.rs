@@ -16,7 +16,7 @@
 //! own; only `SPOP` with a count (and the `*STORE` commands, via
 //! [`Set::maybe_convert_to_intset`]) rebuild smaller encodings, as in Redis.
 
-use super::hash::table::{self, Entry, Table, NIL};
+use super::dict::{self as table, Entry, Table, NIL};
 use super::listpack::Listpack;
 use crate::num::string2ll;
 use std::ops::Deref;

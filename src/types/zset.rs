@@ -20,7 +20,7 @@
 //! there; offsets are applied by rank, never by walking. Lex ranges are only
 //! meaningful when all scores are equal (as in Redis).
 
-use super::hash::table::{self, Buckets, Chain, NIL};
+use super::dict::{self as table, Buckets, Chain, NIL};
 use super::listpack::Listpack;
 use std::cell::Cell;
 
