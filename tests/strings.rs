@@ -13,7 +13,7 @@ mod common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::oracle::{connect, encode, keys_on_shard, read_n, send_lenient, Esc, Pair};
+use common::oracle::{connect, encode, keys_on_shard, read_n, send_lenient, with_a_list, Esc, Pair};
 
 /// Steps of (arguments, exact reply), for arguments that need spaces or
 /// emptiness.
@@ -318,27 +318,6 @@ fn arity(cmd: &str) -> String {
 
 fn bulk(v: &str) -> String {
     format!("${}\r\n{}\r\n", v.len(), v)
-}
-
-/// Runs `list` after `LPUSH key x`, to check `WRONGTYPE` cases: on
-/// redis-server, and on shardis once it has lists.
-fn with_a_list(p: &Pair, key: &str, list: &[(&[&str], &str)]) {
-    let mut all = steps(&[(&["DEL", key], ":0\r\n"), (&["LPUSH", key, "x"], ":1\r\n")]);
-    all.extend(steps(list));
-    for (name, port) in p.ports() {
-        let mut s = connect(port);
-        send_lenient(&mut s, &encode(&["COMMAND", "INFO", "lpush"]));
-        if read_n(&mut s, 9) == b"*1\r\n$-1\r\n" {
-            eprintln!("note: {name} has no LPUSH; WRONGTYPE cases skipped there");
-            continue;
-        }
-        // A fresh connection: the rest of that reply is not read.
-        let mut s = connect(port);
-        for (req, want) in &all {
-            send_lenient(&mut s, req);
-            assert_eq!(Esc(read_n(&mut s, want.len())), Esc(want.clone()), "{} answered {:?}", name, Esc(req.clone()));
-        }
-    }
 }
 
 #[test]

@@ -8,7 +8,9 @@
 
 mod common;
 
-use common::oracle::{connect, encode, frame_len, keys_on_shard, read_frames, read_n, send_lenient, Esc, Pair, Rng};
+use common::oracle::{
+    connect, encode, frame_len, keys_on_shard, read_frames, read_n, send_lenient, with_a_list, Esc, Pair, Rng,
+};
 
 const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
 const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";
@@ -36,26 +38,6 @@ fn session_resp3(p: &Pair, list: &[(Vec<u8>, Vec<u8>)]) {
         send_lenient(&mut s, &encode(&["HELLO", "3"]));
         read_frames(&mut s, 1);
         for (req, want) in list {
-            send_lenient(&mut s, req);
-            assert_eq!(Esc(read_n(&mut s, want.len())), Esc(want.clone()), "{} answered {:?}", name, Esc(req.clone()));
-        }
-    }
-}
-
-/// Runs `list` after `LPUSH key x`, to check errors on a key of another
-/// type: on redis-server, and on shardis once it has lists.
-fn with_a_list(p: &Pair, key: &str, list: &[(&[&str], &str)]) {
-    let mut all = steps(&[(&["DEL", key], ":0\r\n"), (&["LPUSH", key, "x"], ":1\r\n")]);
-    all.extend(steps(list));
-    for (name, port) in p.ports() {
-        let mut s = connect(port);
-        send_lenient(&mut s, &encode(&["COMMAND", "INFO", "lpush"]));
-        if read_n(&mut s, 9) == b"*1\r\n$-1\r\n" {
-            eprintln!("note: {name} has no LPUSH; wrong-type cases skipped there");
-            continue;
-        }
-        let mut s = connect(port);
-        for (req, want) in &all {
             send_lenient(&mut s, req);
             assert_eq!(Esc(read_n(&mut s, want.len())), Esc(want.clone()), "{} answered {:?}", name, Esc(req.clone()));
         }

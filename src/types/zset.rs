@@ -22,7 +22,6 @@
 
 use super::dict::{self as table, Buckets, Chain, NIL};
 use super::listpack::Listpack;
-use std::cell::Cell;
 
 pub const ERR_NOT_FLOAT: &str = "ERR min or max is not a float";
 pub const ERR_NOT_STRING_RANGE: &str = "ERR min or max not valid string range item";
@@ -544,18 +543,8 @@ impl Chain for [Node] {
 /// A level for a new node: 1 + one more with probability 1/4 each, capped
 /// at 32 (`zslRandomLevel`).
 fn random_level() -> usize {
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new(table::hash_bytes(b"skiplist") as u64 | 1 << 40);
-    }
-    STATE.with(|s| {
-        let mut x = s.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        s.set(x);
-        let r = x.wrapping_mul(0x2545F4914F6CDD1D);
-        (1 + r.trailing_zeros() as usize / 2).min(MAX_LEVEL)
-    })
+    let r = crate::rand::next_u64();
+    (1 + r.trailing_zeros() as usize / 2).min(MAX_LEVEL)
 }
 
 #[derive(Debug, Clone)]

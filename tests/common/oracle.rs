@@ -325,6 +325,28 @@ pub fn keys_on_shard(prefix: &str, shard: usize, shards: usize, count: usize) ->
         .collect()
 }
 
+/// Runs `list` (arguments, exact reply) after `LPUSH key x`, to check
+/// errors on a key of another type: on redis-server, and on shardis once it
+/// has lists.
+pub fn with_a_list(p: &Pair, key: &str, list: &[(&[&str], &str)]) {
+    let mut all = vec![(encode(&["DEL", key]), b":0\r\n".to_vec()), (encode(&["LPUSH", key, "x"]), b":1\r\n".to_vec())];
+    all.extend(list.iter().map(|(args, reply)| (encode(args), reply.as_bytes().to_vec())));
+    for (name, port) in p.ports() {
+        let mut s = connect(port);
+        send_lenient(&mut s, &encode(&["COMMAND", "INFO", "lpush"]));
+        if read_n(&mut s, 9) == b"*1\r\n$-1\r\n" {
+            eprintln!("note: {name} has no LPUSH; wrong-type cases skipped there");
+            continue;
+        }
+        // A fresh connection: the rest of that reply is not read.
+        let mut s = connect(port);
+        for (req, want) in &all {
+            send_lenient(&mut s, req);
+            assert_eq!(Esc(read_n(&mut s, want.len())), Esc(want.clone()), "{} answered {:?}", name, Esc(req.clone()));
+        }
+    }
+}
+
 /// A shardis under test and, when installed, a redis-server started with
 /// the same extra flags, to send the same bytes to.
 pub struct Pair {
