@@ -24,6 +24,7 @@
 //! plain nodes (only for single elements of 1 GB or more).
 
 use super::listpack::{redis_entry_size, Listpack, REDIS_LP_OVERHEAD};
+use super::normalize_range;
 use crate::num::string2ll;
 use std::collections::VecDeque;
 
@@ -384,24 +385,6 @@ impl PartialEq for List {
     fn eq(&self, other: &List) -> bool {
         self.len() == other.len() && self.iter().eq(other.iter())
     }
-}
-
-/// Normalizes Redis's inclusive `start`/`end` (negative from the tail) to a
-/// window of `len`, or None when empty (LRANGE, LTRIM).
-pub fn normalize_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let mut start = if start < 0 { len + start } else { start };
-    let mut end = if end < 0 { len + end } else { end };
-    if start < 0 {
-        start = 0;
-    }
-    if start > end || start >= len {
-        return None;
-    }
-    if end >= len {
-        end = len - 1;
-    }
-    Some((start as usize, end as usize))
 }
 
 impl List {

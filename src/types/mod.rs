@@ -48,3 +48,22 @@ impl Value {
         }
     }
 }
+
+/// Normalizes Redis's inclusive `start`/`end` (negative from the tail) to a
+/// window of `len`, or None when empty (LRANGE, LTRIM, ZRANGE by rank,
+/// ZREMRANGEBYRANK).
+pub fn normalize_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut start = if start < 0 { len + start } else { start };
+    let mut end = if end < 0 { len + end } else { end };
+    if start < 0 {
+        start = 0;
+    }
+    if start > end || start >= len {
+        return None;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    Some((start as usize, end as usize))
+}

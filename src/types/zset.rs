@@ -376,25 +376,6 @@ impl LexRange {
     }
 }
 
-/// Redis's rank normalization (ZRANGE, ZREMRANGEBYRANK): negative indexes
-/// count from the end; returns the inclusive, clamped window, or None when
-/// empty.
-pub fn normalize_rank_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let mut start = if start < 0 { len + start } else { start };
-    let mut end = if end < 0 { len + end } else { end };
-    if start < 0 {
-        start = 0;
-    }
-    if start > end || start >= len {
-        return None;
-    }
-    if end >= len {
-        end = len - 1;
-    }
-    Some((start as usize, end as usize))
-}
-
 // ---------------------------------------------------------------------------
 // ZADD
 
@@ -1179,7 +1160,7 @@ impl ZSet {
     }
 
     /// `ZRANGE start end [REV]` with indexes already normalized (see
-    /// [`normalize_rank_range`]): positions `start..=end` of the ascending
+    /// [`crate::types::normalize_range`]): positions `start..=end` of the ascending
     /// order, or of the descending order when `reverse`. `end` is clamped.
     pub fn range_by_rank(&self, start: usize, end: usize, reverse: bool) -> ZIter<'_> {
         let len = self.len();
@@ -1441,6 +1422,7 @@ impl ExactSizeIterator for ZIter<'_> {}
 mod tests {
     use super::*;
     use crate::types::hash::tests::rng;
+    use crate::types::normalize_range;
     use proptest::prelude::*;
     use std::collections::BTreeSet;
 
@@ -1659,11 +1641,11 @@ mod tests {
             assert_eq!(names(z.range_by_rank(10, 100, false)), ["i", "j"]);
             assert_eq!(z.range_by_rank(12, 100, false).len(), 0);
             assert_eq!(z.range_by_rank(3, 2, false).len(), 0);
-            let (s, e) = normalize_rank_range(-3, -1, z.len()).unwrap();
+            let (s, e) = normalize_range(-3, -1, z.len()).unwrap();
             assert_eq!(names(z.range_by_rank(s, e, false)), ["h", "i", "j"]);
-            assert_eq!(normalize_rank_range(-100, 1, 12), Some((0, 1)));
-            assert_eq!(normalize_rank_range(5, -100, 12), None);
-            assert_eq!(normalize_rank_range(12, 20, 12), None);
+            assert_eq!(normalize_range(-100, 1, 12), Some((0, 1)));
+            assert_eq!(normalize_range(5, -100, 12), None);
+            assert_eq!(normalize_range(12, 20, 12), None);
 
             let r = ScoreRange::parse(b"(4", b"6").unwrap();
             assert_eq!(names(z.range_by_score(&r, false, 0, None)), ["e", "e1", "e2", "f"]);
@@ -1946,7 +1928,7 @@ mod tests {
                     9 => {
                         let (a, b) = ((r() % 10) as i64 - 5, (r() % 10) as i64 - 5);
                         let want: usize = srv.run(redis::cmd("ZREMRANGEBYRANK").arg("z").arg(a).arg(b)).unwrap();
-                        let got = z.as_mut().map_or(0, |zs| match normalize_rank_range(a, b, zs.len()) {
+                        let got = z.as_mut().map_or(0, |zs| match normalize_range(a, b, zs.len()) {
                             Some((s, e)) => zs.remove_range_by_rank(s, e),
                             None => 0,
                         });
@@ -2015,7 +1997,7 @@ mod tests {
                 let want = redis_pairs(
                     srv.run(redis::cmd("ZRANGE").arg("z").arg(s).arg(e).arg("REV").arg("WITHSCORES")).unwrap(),
                 );
-                let got = match normalize_rank_range(s, e, zs.len()) {
+                let got = match normalize_range(s, e, zs.len()) {
                     Some((s, e)) => items(zs.range_by_rank(s, e, true)),
                     None => vec![],
                 };
@@ -2205,11 +2187,11 @@ mod tests {
         // Rank windows from arbitrary Redis indexes.
         for _ in 0..4 {
             let (a, b) = ((r() % 14) as i64 - 7, (r() % 14) as i64 - 7);
-            let want: Model = match normalize_rank_range(a, b, m.len()) {
+            let want: Model = match normalize_range(a, b, m.len()) {
                 Some((s, e)) => m[s..=e].to_vec(),
                 None => vec![],
             };
-            let got: Model = match normalize_rank_range(a, b, z.len()) {
+            let got: Model = match normalize_range(a, b, z.len()) {
                 Some((s, e)) => z.range_by_rank(s, e, false).map(|(k, s)| (s, k.to_vec())).collect(),
                 None => vec![],
             };
@@ -2253,7 +2235,7 @@ mod tests {
                         prop_assert_eq!(z.remove(&k), had);
                     }
                     Op::RemRank(a, b) => {
-                        if let Some((s, e)) = normalize_rank_range(a as i64, b as i64, m.len()) {
+                        if let Some((s, e)) = normalize_range(a as i64, b as i64, m.len()) {
                             m.drain(s..=e);
                             prop_assert_eq!(z.remove_range_by_rank(s, e), e - s + 1);
                         }
