@@ -366,11 +366,6 @@ fn type_of(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 
 // --- RENAME, RENAMENX --------------------------------------------------------
 
-/// Stores a renamed/copied/moved entry under `key`, its TTL with it.
-fn put(db: &mut Db, key: &[u8], entry: Entry) {
-    db.insert(key, entry);
-}
-
 /// RENAME and RENAMENX on one shard: Redis's `renameGenericCommand`.
 fn rename_local(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, nx: bool) {
     let (src, dst, now) = (&args[1], &args[2], ctx.now);
@@ -385,7 +380,7 @@ fn rename_local(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, nx: bool)
         return reply.int(0);
     }
     if let Some(entry) = db.remove(src, now) {
-        put(db, dst, entry);
+        db.insert(dst, entry);
     }
     if nx {
         reply.int(1)
@@ -434,7 +429,7 @@ async fn rename_across(cx: Cross, args: Vec<Bytes>, nx: bool) -> Vec<u8> {
         Ok(None) => return cx.error(err::NO_SUCH_KEY),
         Err(e) => return cx.error(e),
     };
-    if let Err(e) = cx.on(dst_shard, move |ctx| put(ctx.db(), &dst, entry)).await {
+    if let Err(e) = cx.on(dst_shard, move |ctx| ctx.db().insert(&dst, entry)).await {
         return cx.error(e);
     }
     if nx {
@@ -483,7 +478,7 @@ fn copy_into(db: &mut Db, key: &[u8], entry: Entry, replace: bool, now: u64) -> 
     if !replace && db.contains(key, now) {
         return false;
     }
-    put(db, key, entry);
+    db.insert(key, entry);
     true
 }
 
@@ -537,7 +532,7 @@ fn move_key(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         return reply.int(0);
     }
     if let Some(entry) = ctx.db().remove(key, now) {
-        put(&mut ctx.shard.dbs[to], key, entry);
+        ctx.shard.dbs[to].insert(key, entry);
     }
     reply.int(1);
 }
@@ -609,14 +604,14 @@ fn scan_args(args: &[Bytes]) -> Result<ScanArgs, String> {
 fn scan_shard(ctx: &mut ShardCtx, position: u64, a: &ScanArgs) -> (u64, Vec<Bytes>) {
     let now = ctx.now;
     let mut found = Vec::new();
-    let step = ctx.db().scan(position, a.count, now, |key, entry| {
+    let next = ctx.db().scan(position, a.count, now, |key, entry| {
         let kind_ok = a.kind.is_none_or(|k| entry.value.type_name() == k);
         let name_ok = a.pattern.as_ref().is_none_or(|p| glob_match(p, key, false));
         if kind_ok && name_ok {
             found.push(Bytes::copy_from_slice(key));
         }
     });
-    (step.next, found)
+    (next, found)
 }
 
 fn write_scan_reply(reply: &mut Reply, cursor: u64, keys: &[Bytes]) {

@@ -286,11 +286,15 @@ impl Connection {
                 }
             }
             Exec::Cross(..) => {
-                // Keyless ones (SCAN, RANDOMKEY) walk every shard.
+                // The one shard owning every key; keyless ones (SCAN,
+                // RANDOMKEY) walk every shard unless there is only one.
                 let mut owners = cmd.key_positions(args.len()).map(|p| shard_of_key(&args[p], shards));
-                let first = owners.next().unwrap_or(if shards == 1 { 0 } else { usize::MAX });
-                if first != usize::MAX && owners.all(|s| s == first) {
-                    self.pipeline.to_shard(first, resolved, target, args);
+                let single = match owners.next() {
+                    Some(first) => owners.all(|s| s == first).then_some(first),
+                    None => (shards == 1).then_some(0),
+                };
+                if let Some(shard) = single {
+                    self.pipeline.to_shard(shard, resolved, target, args);
                 } else {
                     self.pipeline.to_cross(resolved, target, args);
                     cross = true;

@@ -94,12 +94,6 @@ pub struct Db {
     high_water: usize,
 }
 
-/// One SCAN step's outcome on one db.
-pub struct ScanStep {
-    /// Where the next step continues (see [`Db::scan`]); 0 when done.
-    pub next: u64,
-}
-
 impl Db {
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -177,7 +171,7 @@ impl Db {
         let Some(entry) = self.peek(key, now) else {
             return false;
         };
-        let had = entry.expire_at.replace_or_clear(expire_at);
+        let had = std::mem::replace(&mut entry.expire_at, expire_at).is_some();
         match (had, expire_at.is_some()) {
             (true, false) => {
                 self.volatile.swap_remove(key);
@@ -213,21 +207,17 @@ impl Db {
         old
     }
 
-    /// Every key, expired or not (KEYS filters with the clock).
-    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
-        self.entries.keys().map(|k| &k[..])
-    }
-
-    /// Live keys with their entries, for whole-table walks (KEYS, SWAPDB).
+    /// Live keys with their entries, for whole-table walks (KEYS).
     pub fn live(&self, now: UnixMs) -> impl Iterator<Item = (&[u8], &Entry)> {
         self.entries.iter().filter(move |(_, e)| !e.is_expired(now)).map(|(k, e)| (&k[..], e))
     }
 
     /// One step of a SCAN walk (see the module docs). `cursor` is 0 to start,
-    /// else the `next` of the previous step. Visits up to `count` positions
+    /// else what the previous step returned; returns where the next step
+    /// continues, 0 when the walk is done. Visits up to `count` positions
     /// downwards, calling `f` for each live entry, and deletes expired ones
     /// it meets (as Redis's scan callback does).
-    pub fn scan(&mut self, cursor: u64, count: usize, now: UnixMs, mut f: impl FnMut(&[u8], &Entry)) -> ScanStep {
+    pub fn scan(&mut self, cursor: u64, count: usize, now: UnixMs, mut f: impl FnMut(&[u8], &Entry)) -> u64 {
         let len = self.entries.len() as u64;
         let mut pos = if cursor == 0 { len } else { cursor.min(len) };
         let mut expired = Vec::new();
@@ -247,7 +237,7 @@ impl Db {
         for k in expired {
             self.remove(&k, now);
         }
-        ScanStep { next: pos }
+        pos
     }
 
     /// A uniformly random live key; expired keys met on the way are deleted.
@@ -328,17 +318,6 @@ impl Db {
             }
             self.expired += 1;
         }
-    }
-}
-
-trait ReplaceOrClear {
-    /// Sets `self` to `v`; true if it held a value before.
-    fn replace_or_clear(&mut self, v: Option<UnixMs>) -> bool;
-}
-
-impl ReplaceOrClear for Option<UnixMs> {
-    fn replace_or_clear(&mut self, v: Option<UnixMs>) -> bool {
-        std::mem::replace(self, v).is_some()
     }
 }
 
@@ -424,7 +403,7 @@ mod tests {
             }
             db.remove(format!("s{}", 250 + round % 250).as_bytes(), 0);
             round += 1;
-            cursor = step.next;
+            cursor = step;
             if cursor == 0 {
                 break;
             }
