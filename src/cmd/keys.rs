@@ -9,6 +9,7 @@
 
 use bytes::Bytes;
 
+use super::scan::{self, ScanOptions, Target};
 use super::{command, container, err, flag::*, parse_int, Command, Exec, Merge};
 use crate::cmd::acl;
 use crate::glob::glob_match;
@@ -558,69 +559,26 @@ fn keys(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 /// `shard::keyspace` for the walk and its guarantee).
 struct ScanArgs {
     cursor: u64,
-    pattern: Option<Bytes>,
-    count: usize,
-    kind: Option<&'static str>,
+    opts: ScanOptions,
 }
 
-/// The names `TYPE` reports, which SCAN's TYPE option accepts.
-const TYPE_NAMES: &[&str] = &["string", "list", "set", "zset", "hash", "stream"];
-
 fn scan_args(args: &[Bytes]) -> Result<ScanArgs, String> {
-    let cursor = std::str::from_utf8(&args[1])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| "ERR invalid cursor".to_string())?;
-    let mut a = ScanArgs { cursor, pattern: None, count: 10, kind: None };
-    let mut i = 2;
-    while i < args.len() {
-        let (opt, value) = (&args[i], args.get(i + 1));
-        match value {
-            Some(v) if opt.eq_ignore_ascii_case(b"count") => {
-                let n = parse_int(v).ok_or_else(|| err::NOT_INT.to_string())?;
-                if n < 1 {
-                    return Err(err::SYNTAX.into());
-                }
-                a.count = n.min(i64::from(u32::MAX)) as usize;
-            }
-            Some(v) if opt.eq_ignore_ascii_case(b"match") => {
-                a.pattern = (v.as_ref() != b"*").then(|| v.clone());
-            }
-            Some(v) if opt.eq_ignore_ascii_case(b"type") => {
-                let name = TYPE_NAMES.iter().find(|t| v.eq_ignore_ascii_case(t.as_bytes()));
-                a.kind = Some(*name.ok_or_else(|| {
-                    format!("ERR unknown type name '{}'", String::from_utf8_lossy(super::c_text(v, usize::MAX)))
-                })?);
-            }
-            _ => return Err(err::SYNTAX.into()),
-        }
-        i += 2;
-    }
-    Ok(a)
+    let cursor = scan::parse_cursor(&args[1])?;
+    Ok(ScanArgs { cursor, opts: scan::parse_options(&args[2..], Target::Keyspace)? })
 }
 
 /// One SCAN step on one shard's table; returns the shard-local next
 /// position (0: this shard is done) and the keys found.
-fn scan_shard(ctx: &mut ShardCtx, position: u64, a: &ScanArgs) -> (u64, Vec<Bytes>) {
+fn scan_shard(ctx: &mut ShardCtx, position: u64, a: &ScanOptions) -> (u64, Vec<Bytes>) {
     let now = ctx.now;
     let mut found = Vec::new();
     let next = ctx.db().scan(position, a.count, now, |key, entry| {
         let kind_ok = a.kind.is_none_or(|k| entry.value.type_name() == k);
-        let name_ok = a.pattern.as_ref().is_none_or(|p| glob_match(p, key, false));
-        if kind_ok && name_ok {
+        if kind_ok && a.matches(key) {
             found.push(Bytes::copy_from_slice(key));
         }
     });
     (next, found)
-}
-
-fn write_scan_reply(reply: &mut Reply, cursor: u64, keys: &[Bytes]) {
-    reply.array(2);
-    reply.bulk(itoa::Buffer::new().format(cursor).as_bytes());
-    reply.array(keys.len());
-    for k in keys {
-        reply.bulk(k);
-    }
 }
 
 /// The next global cursor after a step on `shard` that ended at `next`.
@@ -638,8 +596,8 @@ fn scan(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         Ok(a) => a,
         Err(e) => return reply.error(&e),
     };
-    let (next, keys) = scan_shard(ctx, a.cursor, &a);
-    write_scan_reply(reply, next, &keys);
+    let (next, keys) = scan_shard(ctx, a.cursor, &a.opts);
+    scan::write_reply(reply, next, &keys);
 }
 
 fn scan_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
@@ -650,10 +608,10 @@ fn scan_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
         };
         let shards = cx.shards() as u64;
         let (shard, position) = (a.cursor % shards, a.cursor / shards);
-        match cx.on(shard as usize, move |ctx| scan_shard(ctx, position, &a)).await {
+        match cx.on(shard as usize, move |ctx| scan_shard(ctx, position, &a.opts)).await {
             Ok((next, keys)) => {
                 let mut buf = Vec::new();
-                write_scan_reply(&mut cx.reply(&mut buf), next_cursor(shard, next, shards), &keys);
+                scan::write_reply(&mut cx.reply(&mut buf), next_cursor(shard, next, shards), &keys);
                 buf
             }
             Err(e) => cx.error(e),

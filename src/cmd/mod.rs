@@ -7,10 +7,16 @@ pub mod bitmaps;
 pub mod connection;
 pub mod docs;
 pub mod expire;
+pub mod hashes;
 pub mod introspect;
 pub mod keys;
+pub mod lists;
+pub mod scan;
 pub mod server;
+pub mod sets;
+pub mod sort;
 pub mod strings;
+pub mod zsets;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -323,9 +329,14 @@ pub struct Registry {
 }
 
 /// Every family's table, in the order `COMMAND` lists them.
-fn families() -> [&'static [Command]; 7] {
+fn families() -> [&'static [Command]; 12] {
     [
         strings::COMMANDS,
+        lists::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
+        sort::COMMANDS,
         bitmaps::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
@@ -337,14 +348,28 @@ fn families() -> [&'static [Command]; 7] {
 
 /// Every family's argument specs for `COMMAND DOCS`.
 pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'static str)]> {
-    [strings::ARGS, bitmaps::ARGS, keys::ARGS, expire::ARGS, connection::ARGS, server::ARGS, introspect::ARGS]
-        .into_iter()
+    [
+        strings::ARGS,
+        lists::ARGS,
+        hashes::ARGS,
+        sets::ARGS,
+        zsets::ARGS,
+        sort::ARGS,
+        bitmaps::ARGS,
+        keys::ARGS,
+        expire::ARGS,
+        connection::ARGS,
+        server::ARGS,
+        introspect::ARGS,
+    ]
+    .into_iter()
 }
 
 /// Key-spec flags (`RW`, `access`, `insert`…) of the families that list
 /// them; `COMMAND INFO` infers the others' from the command flags.
 pub(crate) fn family_key_flags() -> impl Iterator<Item = &'static [(&'static str, &'static [&'static str])]> {
-    [strings::KEY_FLAGS].into_iter()
+    [strings::KEY_FLAGS, lists::KEY_FLAGS, hashes::KEY_FLAGS, sets::KEY_FLAGS, zsets::KEY_FLAGS, sort::KEY_FLAGS]
+        .into_iter()
 }
 
 pub fn registry() -> &'static Registry {

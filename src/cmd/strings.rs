@@ -1307,10 +1307,7 @@ mod tests {
     }
 
     fn encoding(shard: &mut Shard, key: &str) -> &'static str {
-        match shard.dbs[0].get(key.as_bytes(), 0) {
-            Some(Entry { value: Value::Str(s), .. }) => s.encoding(),
-            None => "none",
-        }
+        shard.dbs[0].get(key.as_bytes(), 0).map_or("none", |e| e.value.encoding())
     }
 
     #[test]

@@ -68,6 +68,16 @@ pub struct Config {
     pub save: Vec<(u64, u64)>,
     pub auto_aof_rewrite_percentage: u64,
     pub auto_aof_rewrite_min_size: u64,
+    /// Collection encoding thresholds (Redis's `*-max-listpack-*`), see
+    /// [`crate::types::Limits`].
+    pub list_max_listpack_size: i32,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
     /// `hz`, always within 1..=500 (out-of-range values are capped).
     pub hz: u32,
     /// `io-memory`: DMA memory per shard, 0 = auto (immutable).
@@ -216,6 +226,14 @@ impl Config {
             save: Vec::new(),
             auto_aof_rewrite_percentage: 0,
             auto_aof_rewrite_min_size: 0,
+            list_max_listpack_size: 0,
+            hash_max_listpack_entries: 0,
+            hash_max_listpack_value: 0,
+            set_max_intset_entries: 0,
+            set_max_listpack_entries: 0,
+            set_max_listpack_value: 0,
+            zset_max_listpack_entries: 0,
+            zset_max_listpack_value: 0,
             hz: 0,
             io_memory: 0,
             spin_before_park: 0,
@@ -292,14 +310,17 @@ impl Config {
         let mut out: Vec<(&'static str, String)> = Vec::new();
         for pattern in patterns {
             let is_glob = pattern.iter().any(|b| matches!(b, b'[' | b'*' | b'?'));
+            // As Redis 7.0, a pattern matching a setting and its alias lists both.
             for s in SETTINGS {
-                let hit = if is_glob {
-                    glob_match(pattern, s.name.as_bytes(), true)
-                } else {
-                    s.name.as_bytes().eq_ignore_ascii_case(pattern)
-                };
-                if hit && !out.iter().any(|(n, _)| *n == s.name) {
-                    out.push((s.name, s.get(self)));
+                for name in registry::names_of(s) {
+                    let hit = if is_glob {
+                        glob_match(pattern, name.as_bytes(), true)
+                    } else {
+                        name.as_bytes().eq_ignore_ascii_case(pattern)
+                    };
+                    if hit && !out.iter().any(|(n, _)| *n == name) {
+                        out.push((name, s.get(self)));
+                    }
                 }
             }
         }

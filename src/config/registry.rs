@@ -222,9 +222,26 @@ impl Setting {
     }
 }
 
-/// Looks a setting up by name, case-insensitively.
+/// Looks a setting up by name or alias, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static Setting> {
+    let name =
+        ALIASES.iter().find(|(alias, _)| alias.as_bytes().eq_ignore_ascii_case(name)).map_or(name, |a| a.1.as_bytes());
     SETTINGS.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Old names Redis still accepts (and CONFIG GET lists), with the setting
+/// each stands for.
+pub static ALIASES: &[(&str, &str)] = &[
+    ("list-max-ziplist-size", "list-max-listpack-size"),
+    ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
+    ("hash-max-ziplist-value", "hash-max-listpack-value"),
+    ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
+    ("zset-max-ziplist-value", "zset-max-listpack-value"),
+];
+
+/// The names a setting answers to: its own, then its aliases.
+pub fn names_of(s: &'static Setting) -> impl Iterator<Item = &'static str> {
+    std::iter::once(s.name).chain(ALIASES.iter().filter(move |a| a.1 == s.name).map(|a| a.0))
 }
 
 macro_rules! bool_field {
@@ -242,7 +259,7 @@ macro_rules! int_field {
 
 macro_rules! memory_field {
     ($field:ident, $min:expr, $max:expr) => {
-        Kind::Memory { min: $min, max: $max, get: |c| c.$field, set: |c, v| c.$field = v }
+        Kind::Memory { min: $min, max: $max, get: |c| c.$field as u64, set: |c, v| c.$field = v as _ }
     };
 }
 
@@ -257,6 +274,7 @@ macro_rules! enum_field {
     };
 }
 
+const INT_MIN: i64 = i32::MIN as i64;
 const INT_MAX: i64 = i32::MAX as i64;
 const UINT_MAX: i64 = u32::MAX as i64;
 const LONG_MAX: u64 = i64::MAX as u64;
@@ -424,6 +442,63 @@ pub static SETTINGS: &[Setting] = &[
         default: "64mb",
         flags: Flags::MUTABLE,
         kind: memory_field!(auto_aof_rewrite_min_size, 0, LONG_MAX),
+    },
+    // --- Collection encodings -------------------------------------------
+    Setting {
+        name: "list-max-listpack-size",
+        doc: "Entries per list node: positive = at most that many elements, -1..-5 = at most 4/8/16/32/64 KB.",
+        default: "-2",
+        flags: Flags::MUTABLE,
+        kind: int_field!(list_max_listpack_size, INT_MIN, INT_MAX),
+    },
+    Setting {
+        name: "hash-max-listpack-entries",
+        doc: "A hash with more fields than this leaves the compact listpack encoding.",
+        default: "128",
+        flags: Flags::MUTABLE,
+        kind: int_field!(hash_max_listpack_entries, 0, LONG_MAX as i64),
+    },
+    Setting {
+        name: "hash-max-listpack-value",
+        doc: "A hash with a field or value longer than this leaves the listpack encoding.",
+        default: "64",
+        flags: Flags::MUTABLE,
+        kind: memory_field!(hash_max_listpack_value, 0, LONG_MAX),
+    },
+    Setting {
+        name: "set-max-intset-entries",
+        doc: "A set of integers with more members than this leaves the intset encoding.",
+        default: "512",
+        flags: Flags::MUTABLE,
+        kind: int_field!(set_max_intset_entries, 0, LONG_MAX as i64),
+    },
+    Setting {
+        name: "set-max-listpack-entries",
+        doc: "A set with more members than this leaves the listpack encoding.",
+        default: "128",
+        flags: Flags::MUTABLE,
+        kind: int_field!(set_max_listpack_entries, 0, LONG_MAX as i64),
+    },
+    Setting {
+        name: "set-max-listpack-value",
+        doc: "A set with a member longer than this leaves the listpack encoding.",
+        default: "64",
+        flags: Flags::MUTABLE,
+        kind: memory_field!(set_max_listpack_value, 0, LONG_MAX),
+    },
+    Setting {
+        name: "zset-max-listpack-entries",
+        doc: "A sorted set with more members than this leaves the listpack encoding.",
+        default: "128",
+        flags: Flags::MUTABLE,
+        kind: int_field!(zset_max_listpack_entries, 0, LONG_MAX as i64),
+    },
+    Setting {
+        name: "zset-max-listpack-value",
+        doc: "A sorted set with a member longer than this leaves the listpack encoding.",
+        default: "64",
+        flags: Flags::MUTABLE,
+        kind: memory_field!(zset_max_listpack_value, 0, LONG_MAX),
     },
     // --- Advanced --------------------------------------------------------
     Setting {

@@ -130,6 +130,24 @@ impl Db {
         self.peek(key, now).is_some()
     }
 
+    /// The live entry under `key` (access time updated), or a new one made by
+    /// `create` when the key is absent or had expired.
+    pub fn get_or_insert_with(&mut self, key: &[u8], now: UnixMs, create: impl FnOnce() -> Value) -> &mut Entry {
+        let idx = match self.entries.get_index_of(key) {
+            Some(idx) if !self.entries[idx].is_expired(now) => idx,
+            found => {
+                if let Some(idx) = found {
+                    self.expire_index(idx);
+                }
+                self.insert(key, Entry::new(create()));
+                self.entries.len() - 1
+            }
+        };
+        let entry = &mut self.entries[idx];
+        entry.access = clock(now);
+        entry
+    }
+
     /// Stores `entry` under `key`, replacing any previous value and expiry.
     pub fn insert(&mut self, key: &[u8], mut entry: Entry) {
         entry.access = CLOCK.with(|c| c.get());

@@ -10,8 +10,10 @@ use std::sync::Arc;
 pub use keyspace::{Db, Entry, UnixMs};
 pub use stats::Stats;
 
+use crate::cmd::err;
 use crate::server::client::Clients;
 use crate::server::shared::{LocalConfig, Shared};
+use crate::types::{Limits, Typed};
 
 pub struct Shard {
     pub id: usize,
@@ -73,9 +75,61 @@ impl ShardCtx<'_> {
         self.peek(key).is_some()
     }
 
+    /// The value of type `T` under `key` for a reading command: `Ok(None)`
+    /// if absent, WRONGTYPE if another type. Counted in `keyspace_hits` /
+    /// `keyspace_misses` as Redis's `lookupKeyRead` counts them.
+    pub fn read<T: Typed>(&mut self, key: &[u8]) -> Result<Option<&mut T>, &'static str> {
+        let (db, now) = (self.db, self.now);
+        let shard = &mut *self.shard;
+        let entry = shard.dbs[db].get(key, now);
+        shard.stats.count_lookup(entry.is_some());
+        typed(entry)
+    }
+
+    /// [`ShardCtx::read`] for writing commands (`lookupKeyWrite`: not counted).
+    pub fn write<T: Typed>(&mut self, key: &[u8]) -> Result<Option<&mut T>, &'static str> {
+        typed(self.get(key))
+    }
+
+    /// The value of type `T` under `key`, created empty by `create` if the
+    /// key is absent; WRONGTYPE if it holds another type.
+    pub fn write_or_create<T: Typed>(
+        &mut self,
+        key: &[u8],
+        create: impl FnOnce() -> T,
+    ) -> Result<&mut T, &'static str> {
+        let now = self.now;
+        let entry = self.db().get_or_insert_with(key, now, || create().into_value());
+        T::of(&mut entry.value).ok_or(err::WRONGTYPE)
+    }
+
+    /// Deletes `key` if it holds a collection a command has just emptied:
+    /// Redis never leaves an empty list, hash, set or sorted set behind.
+    /// True if it did.
+    pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
+        if self.peek(key).is_some_and(|e| e.value.is_empty_collection()) {
+            self.remove(key);
+            return true;
+        }
+        false
+    }
+
+    /// The collection encoding thresholds currently configured.
+    pub fn limits(&mut self) -> Limits {
+        let shard = &mut *self.shard;
+        Limits::from_config(shard.config.refresh(&shard.shared))
+    }
+
     /// Removes a live key and returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let now = self.now;
         self.db().remove(key, now)
+    }
+}
+
+fn typed<T: Typed>(entry: Option<&mut Entry>) -> Result<Option<&mut T>, &'static str> {
+    match entry {
+        None => Ok(None),
+        Some(e) => T::of(&mut e.value).map(Some).ok_or(err::WRONGTYPE),
     }
 }

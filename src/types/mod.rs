@@ -9,12 +9,97 @@ pub mod set;
 pub mod string;
 pub mod zset;
 
+pub use hash::{Hash, HashLimits};
+pub use list::{List, ListLimits};
+pub use set::{Set, SetLimits};
 pub use string::RString;
+pub use zset::{ZSet, ZsetLimits};
 
-/// A value stored under a key.
+use crate::config::Config;
+
+/// A value stored under a key. Collections are boxed so an entry stays a
+/// few words wide whatever the type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(RString),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
+}
+
+/// A type a key can hold, for typed lookups (`ShardCtx::read::<List>`):
+/// the value of that type, or `None` when the key holds another type.
+pub trait Typed: Sized {
+    fn of(value: &mut Value) -> Option<&mut Self>;
+    fn into_value(self) -> Value;
+}
+
+macro_rules! typed_collection {
+    ($ty:ty, $variant:ident) => {
+        impl Typed for $ty {
+            fn of(value: &mut Value) -> Option<&mut Self> {
+                match value {
+                    Value::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+
+            fn into_value(self) -> Value {
+                Value::$variant(Box::new(self))
+            }
+        }
+    };
+}
+
+typed_collection!(List, List);
+typed_collection!(Hash, Hash);
+typed_collection!(Set, Set);
+typed_collection!(ZSet, ZSet);
+
+impl Typed for RString {
+    fn of(value: &mut Value) -> Option<&mut Self> {
+        match value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        Value::Str(self)
+    }
+}
+
+/// The encoding thresholds of every collection type, read from the settings
+/// (`list-max-listpack-size`, `hash-max-listpack-entries`, …) once per
+/// command.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    pub list: ListLimits,
+    pub hash: HashLimits,
+    pub set: SetLimits,
+    pub zset: ZsetLimits,
+}
+
+impl Limits {
+    pub fn from_config(c: &Config) -> Limits {
+        Limits {
+            list: ListLimits { max_listpack_size: c.list_max_listpack_size },
+            hash: HashLimits {
+                max_listpack_entries: c.hash_max_listpack_entries,
+                max_listpack_value: c.hash_max_listpack_value,
+            },
+            set: SetLimits {
+                max_intset_entries: c.set_max_intset_entries,
+                max_listpack_entries: c.set_max_listpack_entries,
+                max_listpack_value: c.set_max_listpack_value,
+            },
+            zset: ZsetLimits {
+                max_listpack_entries: c.zset_max_listpack_entries,
+                max_listpack_value: c.zset_max_listpack_value,
+            },
+        }
+    }
 }
 
 impl Value {
@@ -22,6 +107,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -29,6 +118,10 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -36,7 +129,24 @@ impl Value {
     pub fn duplicate(&self) -> Value {
         match self {
             Value::Str(s) => Value::Str(s.duplicate()),
+            other => other.clone(),
         }
+    }
+
+    /// Elements in a collection (1 for a string): Redis's lazyfree "effort",
+    /// and the test for a collection emptied by a command (its key goes).
+    pub fn elements(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::List(l) => l.len(),
+            Value::Hash(h) => h.len(),
+            Value::Set(s) => s.len(),
+            Value::ZSet(z) => z.len(),
+        }
+    }
+
+    pub fn is_empty_collection(&self) -> bool {
+        !matches!(self, Value::Str(_)) && self.elements() == 0
     }
 
     /// What `OBJECT REFCOUNT` reports: Redis shares the objects of the
