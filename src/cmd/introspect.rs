@@ -36,6 +36,7 @@ pub static COMMANDS: &[Command] = &[Command {
         complexity: "O(N) where N is the total number of Redis commands",
     },
     subcommands: SUBCOMMANDS,
+    movable_keys: None,
 }];
 
 static SUBCOMMANDS: &[Command] = &[
@@ -387,7 +388,7 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static Command, Vec<usize>), &'static st
         Err(super::LookupError::Arity(_)) => return Err("ERR Invalid number of arguments specified for command"),
         Err(_) => return Err("ERR Invalid command specified"),
     };
-    let positions: Vec<usize> = resolved.cmd.key_positions(target.len()).collect();
+    let positions: Vec<usize> = resolved.cmd.key_positions(target).collect();
     if positions.is_empty() {
         return Err("ERR The command has no key arguments");
     }

@@ -188,6 +188,23 @@ pub struct Command {
     pub exec: Exec,
     pub doc: Doc,
     pub subcommands: &'static [Command],
+    /// For commands whose keys `first/last/step` cannot describe (a
+    /// `numkeys` argument: LMPOP, ZUNIONSTORE, SINTERCARD…).
+    pub movable_keys: Option<KeysFn>,
+}
+
+/// Finds a command's keys from its arguments, as Redis's getkeys procs do.
+/// Lenient: a malformed `numkeys` yields no keys, and the handler, which
+/// validates everything, reports the error.
+pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
+
+/// The keys counted by a `numkeys` argument at `at` (`LMPOP 2 k1 k2 LEFT`:
+/// at = 1).
+pub fn keys_after_numkeys(args: &[Bytes], at: usize) -> Vec<usize> {
+    match args.get(at).and_then(|n| parse_int(n)) {
+        Some(n) if n > 0 && (n as u64) < (args.len() - at) as u64 => (at + 1..at + 1 + n as usize).collect(),
+        _ => Vec::new(),
+    }
 }
 
 impl Command {
@@ -221,17 +238,43 @@ impl Command {
         c
     }
 
-    /// Argument indexes of the keys in `argc` arguments.
-    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+    /// Argument indexes of the keys in `args` (name included).
+    pub fn key_positions(&self, args: &[Bytes]) -> KeyPositions {
+        if let Some(find) = self.movable_keys {
+            return KeyPositions::Found(find(args).into_iter());
+        }
+        let argc = args.len();
         let (first, step) = (self.first_key, self.step.max(1) as usize);
         let last = if self.last_key < 0 { argc as i32 + self.last_key } else { self.last_key.min(argc as i32 - 1) };
         let (start, end) = if first > 0 && last >= first { (first as usize, last as usize + 1) } else { (0, 0) };
-        (start..end).step_by(step)
+        KeyPositions::Range((start..end).step_by(step))
+    }
+
+    /// This entry with its keys found by `find` (see [`KeysFn`]).
+    pub const fn keys_from(self, find: KeysFn) -> Command {
+        Command { movable_keys: Some(find), flags: self.flags | flag::MOVABLEKEYS, ..self }
     }
 
     /// The command name for error messages: `get`, `client|setname`.
     pub fn full_name(&self) -> &'static str {
         self.name
+    }
+}
+
+/// Argument indexes of a command's keys.
+pub enum KeyPositions {
+    Range(std::iter::StepBy<std::ops::Range<usize>>),
+    Found(std::vec::IntoIter<usize>),
+}
+
+impl Iterator for KeyPositions {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            KeyPositions::Range(r) => r.next(),
+            KeyPositions::Found(v) => v.next(),
+        }
     }
 }
 
@@ -260,6 +303,7 @@ pub const fn command(
         exec,
         doc: Doc { summary, since, group, complexity },
         subcommands: &[],
+        movable_keys: None,
     }
 }
 
@@ -283,6 +327,7 @@ pub const fn container(
         exec: Exec::Container,
         doc: Doc { summary, since, group, complexity: "Depends on subcommand." },
         subcommands,
+        movable_keys: None,
     }
 }
 
@@ -581,10 +626,20 @@ mod tests {
     fn key_positions_follow_first_last_step() {
         let r = registry();
         let mset = r.find(b"mset").unwrap();
-        assert_eq!(mset.key_positions(5).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(mset.key_positions(&args(&["mset", "a", "1", "b", "2"])).collect::<Vec<_>>(), [1, 3]);
         let del = r.find(b"del").unwrap();
-        assert_eq!(del.key_positions(4).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(del.key_positions(&args(&["del", "a", "b", "c"])).collect::<Vec<_>>(), [1, 2, 3]);
         let ping = r.find(b"ping").unwrap();
-        assert_eq!(ping.key_positions(2).count(), 0);
+        assert_eq!(ping.key_positions(&args(&["ping", "x"])).count(), 0);
+    }
+
+    #[test]
+    fn numkeys_finds_only_well_formed_key_lists() {
+        let a = args(&["lmpop", "2", "a", "b", "LEFT"]);
+        assert_eq!(keys_after_numkeys(&a, 1), [2, 3]);
+        assert!(keys_after_numkeys(&args(&["lmpop", "3", "a", "b"]), 1).is_empty());
+        assert!(keys_after_numkeys(&args(&["lmpop", "0", "a"]), 1).is_empty());
+        assert!(keys_after_numkeys(&args(&["lmpop", "x", "a"]), 1).is_empty());
+        assert!(keys_after_numkeys(&args(&["lmpop"]), 1).is_empty());
     }
 }

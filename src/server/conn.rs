@@ -274,7 +274,7 @@ impl Connection {
                     return false;
                 }
                 self.keys.clear();
-                self.keys.extend(cmd.key_positions(args.len()).map(|p| (p, shard_of_key(&args[p], shards))));
+                self.keys.extend(cmd.key_positions(args).map(|p| (p, shard_of_key(&args[p], shards))));
                 let first = self.keys.first().map_or(self.core.id, |k| k.1);
                 if self.keys.iter().all(|k| k.1 == first) {
                     self.pipeline.to_shard(first, resolved, target, args);
@@ -288,9 +288,11 @@ impl Connection {
             Exec::Cross(..) => {
                 // The one shard owning every key; keyless ones (SCAN,
                 // RANDOMKEY) walk every shard unless there is only one.
-                let mut owners = cmd.key_positions(args.len()).map(|p| shard_of_key(&args[p], shards));
+                // A malformed key list (bad numkeys) is reported by the handler.
+                let mut owners = cmd.key_positions(args).map(|p| shard_of_key(&args[p], shards));
                 let single = match owners.next() {
                     Some(first) => owners.all(|s| s == first).then_some(first),
+                    None if cmd.movable_keys.is_some() => Some(self.core.id),
                     None => (shards == 1).then_some(0),
                 };
                 if let Some(shard) = single {
