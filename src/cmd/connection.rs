@@ -27,6 +27,7 @@ pub static ARGS: &[(&str, &str)] = &[
     ("client|list", "[client-type(TYPE NORMAL|TYPE MASTER|TYPE REPLICA|TYPE PUBSUB)] [ID client-id:integer...]"),
     ("client|setinfo", "attr(LIB-NAME libname|LIB-VER libver)"),
     ("client|no-evict", "enabled(ON|OFF)"),
+    ("client|unblock", "client-id:integer [unblock-type(TIMEOUT|ERROR)]"),
     ("client|no-touch", "enabled(ON|OFF)"),
     ("client|reply", "action(ON|OFF|SKIP)"),
 ];
@@ -218,6 +219,18 @@ static CLIENT: &[Command] = &[
         "7.0.0",
         "O(1)",
         "Sets the client eviction mode of the connection.",
+    ),
+    command(
+        "client|unblock",
+        -3,
+        ADMIN_C,
+        CA,
+        (0, 0, 0),
+        Exec::AllShards(client_unblock, Merge::SumInt),
+        "connection",
+        "5.0.0",
+        "O(log N) where N is the number of client connections",
+        "Unblocks a client blocked by a blocking command from a different connection.",
     ),
     command(
         "client|no-touch",
@@ -750,6 +763,27 @@ fn client_kill(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         killed += 1;
     }
     reply.int(killed);
+}
+
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`, on every shard: the one holding the
+/// client ends its wait if it is blocked (1), the others answer 0.
+fn client_unblock(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
+    if args.len() > 4 {
+        return reply.error(err::SYNTAX);
+    }
+    let error = match args.get(3) {
+        None => false,
+        Some(a) if a.eq_ignore_ascii_case(b"timeout") => false,
+        Some(a) if a.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => return reply.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+    };
+    let Some(id) = parse_int(&args[2]) else {
+        return reply.error(err::NOT_INT);
+    };
+    let target = ctx.shard.clients.iter().find(|c| c.id as i64 == id);
+    let waiter = target.and_then(|c| c.blocked.borrow().clone());
+    let done = waiter.is_some_and(|w| crate::server::blocking::unblock(&w, error));
+    reply.int(done as i64);
 }
 
 /// The old `CLIENT KILL addr` form answers OK or an error; the filter form

@@ -15,7 +15,7 @@ use crate::cmd::acl;
 use crate::glob::glob_match;
 use crate::resp::Reply;
 use crate::server::cross::{Cross, CrossFuture};
-use crate::shard::{Db, Entry, ShardCtx};
+use crate::shard::{lazyfree, Db, Entry, ShardCtx};
 
 const K: u32 = acl::KEYSPACE;
 
@@ -305,10 +305,17 @@ static OBJECT: &[Command] = &[
     ),
 ];
 
+/// DEL and UNLINK: both free big values in the background (see
+/// `shard::lazyfree`), so neither stalls the shard.
 fn del(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    let now = ctx.now;
-    let removed = args[1..].iter().filter(|k| ctx.db().remove(k, now).is_some()).count();
-    reply.int(removed as i64);
+    let mut removed = 0;
+    for key in &args[1..] {
+        if let Some(entry) = ctx.remove(key) {
+            lazyfree::free_value(entry.value);
+            removed += 1;
+        }
+    }
+    reply.int(removed);
 }
 
 /// Counts every argument that names a live key, duplicates included.
@@ -322,30 +329,39 @@ fn dbsize(ctx: &mut ShardCtx, _args: &[Bytes], reply: &mut Reply) {
     reply.int(ctx.db().len() as i64);
 }
 
-/// `[ASYNC|SYNC]`: both free the memory before replying here, since a
-/// shard frees its own table without blocking any other core.
-fn flush_mode_ok(args: &[Bytes]) -> bool {
+/// `[ASYNC|SYNC]`: SYNC frees the tables before replying; otherwise they
+/// are freed in the background (`shard::lazyfree`). None if malformed.
+fn flush_mode(args: &[Bytes]) -> Option<bool> {
     match args.len() {
-        1 => true,
-        2 => args[1].eq_ignore_ascii_case(b"async") || args[1].eq_ignore_ascii_case(b"sync"),
-        _ => false,
+        1 => Some(false),
+        2 if args[1].eq_ignore_ascii_case(b"async") => Some(false),
+        2 if args[1].eq_ignore_ascii_case(b"sync") => Some(true),
+        _ => None,
+    }
+}
+
+fn free_table(db: Db, sync: bool) {
+    if sync {
+        drop(db);
+    } else {
+        lazyfree::free_db(db);
     }
 }
 
 fn flushdb(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    if !flush_mode_ok(args) {
+    let Some(sync) = flush_mode(args) else {
         return reply.error(err::SYNTAX);
-    }
-    drop(ctx.db().clear());
+    };
+    free_table(ctx.db().clear(), sync);
     reply.ok();
 }
 
 fn flushall(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    if !flush_mode_ok(args) {
+    let Some(sync) = flush_mode(args) else {
         return reply.error(err::SYNTAX);
-    }
+    };
     for db in &mut ctx.shard.dbs {
-        drop(db.clear());
+        free_table(db.clear(), sync);
     }
     reply.ok();
 }
@@ -692,6 +708,8 @@ fn swapdb(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         (Err(e), _) | (_, Err(e)) => return reply.error(&e),
     };
     ctx.shard.dbs.swap(a, b);
+    // Clients blocked in either db may find their keys there now.
+    ctx.shard.blocking.all_ready();
     reply.ok();
 }
 

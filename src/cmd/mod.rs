@@ -4,6 +4,7 @@
 //! One file per command family holds the handlers and that family's entries.
 
 pub mod bitmaps;
+pub mod blocking;
 pub mod connection;
 pub mod docs;
 pub mod expire;
@@ -147,6 +148,9 @@ pub enum Exec {
     Cross(Handler, crate::server::cross::Coordinator),
     /// Runs in the connection layer: connection state, server-wide settings.
     Conn(ConnHandler),
+    /// A blocking command (BLPOP…): served at once or when its keys get
+    /// data, see [`crate::shard::blocking`].
+    Blocking(&'static crate::shard::blocking::BlockSpec),
     /// A container (`CLIENT`, `CONFIG`, …): dispatches on its subcommand.
     Container,
 }
@@ -374,7 +378,7 @@ pub struct Registry {
 }
 
 /// Every family's table, in the order `COMMAND` lists them.
-fn families() -> [&'static [Command]; 12] {
+fn families() -> [&'static [Command]; 13] {
     [
         strings::COMMANDS,
         lists::COMMANDS,
@@ -382,6 +386,7 @@ fn families() -> [&'static [Command]; 12] {
         sets::COMMANDS,
         zsets::COMMANDS,
         sort::COMMANDS,
+        blocking::COMMANDS,
         bitmaps::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
@@ -400,6 +405,7 @@ pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'s
         sets::ARGS,
         zsets::ARGS,
         sort::ARGS,
+        blocking::ARGS,
         bitmaps::ARGS,
         keys::ARGS,
         expire::ARGS,
@@ -413,8 +419,16 @@ pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'s
 /// Key-spec flags (`RW`, `access`, `insert`…) of the families that list
 /// them; `COMMAND INFO` infers the others' from the command flags.
 pub(crate) fn family_key_flags() -> impl Iterator<Item = &'static [(&'static str, &'static [&'static str])]> {
-    [strings::KEY_FLAGS, lists::KEY_FLAGS, hashes::KEY_FLAGS, sets::KEY_FLAGS, zsets::KEY_FLAGS, sort::KEY_FLAGS]
-        .into_iter()
+    [
+        strings::KEY_FLAGS,
+        lists::KEY_FLAGS,
+        hashes::KEY_FLAGS,
+        sets::KEY_FLAGS,
+        zsets::KEY_FLAGS,
+        sort::KEY_FLAGS,
+        blocking::KEY_FLAGS,
+    ]
+    .into_iter()
 }
 
 pub fn registry() -> &'static Registry {

@@ -423,7 +423,7 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         line(&mut out, "connected_clients", &ctx.shared.connected_clients.load(std::sync::atomic::Ordering::Relaxed));
         line(&mut out, "cluster_connections", &0);
         line(&mut out, "maxclients", &config.maxclients);
-        line(&mut out, "blocked_clients", &0);
+        line(&mut out, "blocked_clients", &crate::server::blocking::blocked_clients());
         line(&mut out, "tracking_clients", &0);
         line(&mut out, "clients_in_timeout_table", &0);
     }
@@ -438,6 +438,7 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         line(&mut out, "maxmemory_human", &"0B");
         line(&mut out, "maxmemory_policy", &"noeviction");
         line(&mut out, "mem_allocator", &"libc");
+        line(&mut out, "lazyfree_pending_objects", &crate::shard::lazyfree::pending());
     }
     if section("persistence", &mut out) {
         line(&mut out, "loading", &0);
@@ -468,6 +469,7 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         line(&mut out, "pubsub_patterns", &0);
         line(&mut out, "pubsubshard_channels", &0);
         line(&mut out, "total_error_replies", &sum[7]);
+        line(&mut out, "lazyfreed_objects", &crate::shard::lazyfree::freed());
     }
     if section("replication", &mut out) {
         line(&mut out, "role", &"master");

@@ -9,10 +9,13 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
+
+use crate::shard::blocking::Waiter;
 
 use crate::resp::Proto;
 
@@ -63,6 +66,8 @@ pub struct Client {
     pub state: RefCell<ClientState>,
     killed: Cell<bool>,
     waker: Cell<Option<Waker>>,
+    /// The command this client is blocked in (BLPOP…), for CLIENT UNBLOCK.
+    pub blocked: RefCell<Option<Arc<Waiter>>>,
 }
 
 impl Client {
@@ -91,6 +96,7 @@ impl Client {
             }),
             killed: Cell::new(false),
             waker: Cell::new(None),
+            blocked: RefCell::new(None),
         }
     }
 
@@ -119,6 +125,9 @@ impl Client {
         let mut flags = String::new();
         if s.monitor {
             flags.push('O');
+        }
+        if self.blocked.borrow().is_some() {
+            flags.push('b');
         }
         if s.no_evict {
             flags.push('e');

@@ -11,6 +11,7 @@ use tracing::{debug, warn};
 
 use crate::cmd::{err, flag, registry, After, ConnCtx, Exec, LookupError};
 use crate::resp::{ParseLimits, Parser, ProtocolError};
+use crate::server::blocking::{Blocked, Wake};
 use crate::server::client::Client;
 use crate::server::dispatch::{Pipeline, Target};
 use crate::server::monitor;
@@ -175,7 +176,18 @@ impl Connection {
                     shard_id: self.core.id,
                     after: &mut self.after,
                 };
-                self.pipeline.run(&self.core, &mut ctx, &mut self.out).await;
+                if let Some(blocked) = self.pipeline.run(&self.core, &mut ctx, &mut self.out).await {
+                    let Some(reply) = self.wait_blocked(blocked, query_limit).await else {
+                        return false;
+                    };
+                    let mut ctx = ConnCtx {
+                        client: &self.client,
+                        shared: &self.core.shared,
+                        shard_id: self.core.id,
+                        after: &mut self.after,
+                    };
+                    self.pipeline.finish_blocked(reply, &mut ctx, &mut self.out);
+                }
             }
             if let Some(e) = &protocol_error {
                 debug!(client = self.client.id, error = %e, "protocol error");
@@ -195,6 +207,32 @@ impl Connection {
                 return open;
             }
         }
+    }
+
+    /// Waits out a blocked command: its reply, or None if the client left
+    /// (or was killed, or overflowed its query buffer) meanwhile. What the
+    /// client sends while blocked is buffered for after the reply.
+    async fn wait_blocked(&mut self, mut blocked: Blocked, query_limit: u64) -> Option<Vec<u8>> {
+        *self.client.blocked.borrow_mut() = Some(blocked.waiter().clone());
+        let (wake, alive) = loop {
+            let read = {
+                let wait = std::pin::pin!(blocked.wait());
+                let read = std::pin::pin!(self.io.read(&mut self.query));
+                let killed = std::pin::pin!(self.client.killed());
+                match select(wait, select(read, killed)).await {
+                    Either::Left((wake, _)) => break (wake, true),
+                    Either::Right((Either::Left((Ok(n), _)), _)) if n > 0 => n,
+                    Either::Right(_) => break (Wake::GaveUp, false),
+                }
+            };
+            self.core.shard.borrow_mut().stats.net_input_bytes += read as u64;
+            if self.parser.query_buffer_len(self.query.len()) as u64 > query_limit {
+                break (Wake::GaveUp, false);
+            }
+        };
+        *self.client.blocked.borrow_mut() = None;
+        let reply = blocked.finish(wake).await;
+        alive.then_some(reply)
     }
 
     /// Sends one parsed command on its way: answered here, or queued for the
@@ -301,6 +339,10 @@ impl Connection {
                     self.pipeline.to_cross(resolved, target, args);
                     cross = true;
                 }
+            }
+            Exec::Blocking(_) => {
+                self.pipeline.to_cross(resolved, target, args);
+                cross = true;
             }
             Exec::AllShards(_, merge) => {
                 self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, false);

@@ -53,6 +53,15 @@ pub struct Cross {
 }
 
 impl Cross {
+    pub fn new(core: &Rc<Core>, t: Target, now: UnixMs) -> Cross {
+        Cross { core: core.clone(), db: t.db as usize, proto: t.proto, client_id: t.client_id, now }
+    }
+
+    /// Counts a finished command in the home shard's command stats.
+    pub fn record_call(&self, r: Resolved, usec: u64) {
+        self.core.shard.borrow_mut().stats.record_call(r.id, usec, false);
+    }
+
     pub fn shards(&self) -> usize {
         self.core.shared.shards
     }
@@ -72,7 +81,9 @@ impl Cross {
         crate::shard::keyspace::set_clock(now);
         if shard == self.core.id {
             let mut shard = self.core.shard.borrow_mut();
-            return Ok(job(&mut ShardCtx { shard: &mut shard, db, now, client_id }));
+            let result = job(&mut ShardCtx { shard: &mut shard, db, now, client_id });
+            shard.after_command(now);
+            return Ok(result);
         }
         let (tx, rx) = oneshot::channel();
         let run = Box::new(move |shard: &mut crate::shard::Shard| {
@@ -133,7 +144,7 @@ pub async fn run(core: &Rc<Core>, r: Resolved, t: Target, args: Vec<Bytes>) -> V
         return buf;
     };
     let started = Instant::now();
-    let cx = Cross { core: core.clone(), db: t.db as usize, proto: t.proto, client_id: t.client_id, now: unix_ms() };
+    let cx = Cross::new(core, t, unix_ms());
     let out = coordinator(cx, args).await;
     let failed = out.first() == Some(&b'-');
     core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, failed);

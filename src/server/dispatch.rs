@@ -17,6 +17,7 @@ use futures::channel::oneshot;
 
 use crate::cmd::{registry, ConnCtx, Exec, Merge, Resolved};
 use crate::resp::{Proto, Reply};
+use crate::server::blocking::{self, Blocked};
 use crate::server::shared::unix_ms;
 use crate::server::Core;
 use crate::server::{cross, merge};
@@ -102,7 +103,10 @@ pub fn serve(shard: &mut Shard, req: ShardRequest) {
             execute(shard, &batch, &mut out);
             let _ = done.send(out);
         }
-        ShardRequest::Job(job) => job(shard),
+        ShardRequest::Job(job) => {
+            job(shard);
+            shard.after_command(unix_ms());
+        }
     }
 }
 
@@ -123,10 +127,11 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
                 h(&mut ctx, args, &mut reply);
             }
             // Routing never sends these to a shard.
-            Exec::Conn(_) | Exec::Container => {
+            Exec::Conn(_) | Exec::Container | Exec::Blocking(_) => {
                 Reply::new(&mut out.buf, c.proto).error("ERR internal routing error");
             }
         }
+        shard.after_command(now);
         if c.counted {
             let failed = out.buf.get(before) == Some(&b'-');
             shard.stats.record_call(c.id, started.elapsed().as_micros() as u64, failed);
@@ -292,8 +297,10 @@ impl Pipeline {
 
     /// Sends every remote batch (one message per shard), runs the home
     /// shard's batch inline, waits for the rest, and appends every reply in
-    /// client order to `out`.
-    pub async fn run(&mut self, core: &Rc<Core>, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
+    /// client order to `out`. A blocking command that has to wait (it ends
+    /// the round) comes back instead: the connection waits for it, then
+    /// calls [`Pipeline::finish_blocked`].
+    pub async fn run(&mut self, core: &Rc<Core>, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) -> Option<Blocked> {
         let home = core.id;
         let mut pending = std::mem::take(&mut self.pending);
         for shard in 0..self.batches.len() {
@@ -321,8 +328,22 @@ impl Pipeline {
         }
         self.pending = pending;
         if let Some((r, t, args)) = self.cross.take() {
-            self.cross_out = cross::run(core, r, t, args).await;
+            self.cross_out = match r.cmd.exec {
+                Exec::Blocking(spec) => match blocking::start(core, spec, r, t, args).await {
+                    Ok(reply) => reply,
+                    Err(blocked) => return Some(blocked),
+                },
+                _ => cross::run(core, r, t, args).await,
+            };
         }
+        self.assemble(ctx, out);
+        self.clear();
+        None
+    }
+
+    /// Completes a round that ended in a blocking command, with its reply.
+    pub fn finish_blocked(&mut self, reply: Vec<u8>, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
+        self.cross_out = reply;
         self.assemble(ctx, out);
         self.clear();
     }

@@ -2,6 +2,7 @@
 //! shard listening on the same port (SO_REUSEPORT), a full channel mesh
 //! between shards, and the main thread watching signals and shutdown.
 
+pub mod blocking;
 pub mod client;
 pub mod conn;
 pub mod cross;

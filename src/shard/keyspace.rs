@@ -155,7 +155,7 @@ impl Db {
         match self.entries.get_full_mut(key) {
             Some((_, _, old)) => {
                 let had_ttl = old.expire_at.is_some();
-                *old = entry;
+                super::lazyfree::free_value(std::mem::replace(old, entry).value);
                 match (had_ttl, ttl) {
                     (true, false) => {
                         self.volatile.swap_remove(key);
@@ -167,6 +167,7 @@ impl Db {
                 }
             }
             None => {
+                super::blocking::key_created(key);
                 self.entries.insert(key.into(), entry);
                 self.high_water = self.high_water.max(self.entries.len());
                 if ttl {
@@ -335,6 +336,7 @@ impl Db {
                 self.volatile.swap_remove(&k);
             }
             self.expired += 1;
+            super::lazyfree::free_value(e.value);
         }
     }
 }

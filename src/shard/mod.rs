@@ -1,8 +1,10 @@
 //! What one core owns: its slice of every database, its clients and its
 //! counters. Command handlers get exclusive access through [`ShardCtx`].
 
+pub mod blocking;
 pub mod expiry;
 pub mod keyspace;
+pub mod lazyfree;
 pub mod stats;
 
 use std::sync::Arc;
@@ -22,6 +24,8 @@ pub struct Shard {
     pub dbs: Vec<Db>,
     pub stats: Stats,
     pub clients: Clients,
+    /// Clients blocked on this shard's keys.
+    pub blocking: blocking::Blocking,
 }
 
 impl Shard {
@@ -35,11 +39,20 @@ impl Shard {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             stats: Stats::new(crate::cmd::registry().len()),
             clients: Clients::default(),
+            blocking: blocking::Blocking::default(),
         }
     }
 
     pub fn shards(&self) -> usize {
         self.shared.shards
+    }
+
+    /// Serves blocked clients whose keys the last command created; called
+    /// after every command and cross-shard step.
+    pub fn after_command(&mut self, now: UnixMs) {
+        if blocking::has_ready() {
+            blocking::serve_ready(self, now);
+        }
     }
 }
 

@@ -1,0 +1,162 @@
+//! The blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+//! BZPOPMAX and BZMPOP. Each is its non-blocking command (LPOP, LMOVE,
+//! ZPOPMIN, …) served now if one of its keys has data, else when one gets
+//! some, in the order clients blocked; the machinery is in
+//! `shard::blocking` (the shard's queues) and `server::blocking` (the
+//! connection's wait). This file says, per command, how to parse it, when
+//! a key can serve it, and how to serve it.
+
+use bytes::Bytes;
+
+use super::{acl, command, flag::*, Command, Exec};
+use crate::resp::Reply;
+use crate::shard::blocking::{BlockSpec, Check, Served, WaitFor};
+use crate::shard::ShardCtx;
+use crate::types::list::End;
+use crate::types::List;
+
+/// Argument specs for `COMMAND DOCS` (syntax in [`super::docs`]).
+pub static ARGS: &[(&str, &str)] = &[("blpop", "key... timeout:double"), ("brpop", "key... timeout:double")];
+
+/// Key-spec flags for `COMMAND INFO`, Redis 7.2's.
+pub static KEY_FLAGS: &[(&str, &[&str])] =
+    &[("blpop", &["RW", "access", "delete"]), ("brpop", &["RW", "access", "delete"])];
+
+const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+
+/// A blocking timeout in seconds, as Redis's `getTimeoutFromObjectOrReply`
+/// reads it: a long double, times 1000, rounded up to whole milliseconds
+/// (0 = forever). C's conversion of a value past `long long` (inf, 1e30)
+/// gives LLONG_MIN, so Redis calls those negative; so do we.
+pub fn parse_timeout(arg: &[u8]) -> Result<u64, &'static str> {
+    if crate::num::longdouble::LongDouble::parse(arg).is_none() {
+        return Err(TIMEOUT_NOT_FLOAT);
+    }
+    let (secs, _, _) = crate::types::zset::strtod(arg);
+    let ms = (secs * 1000.0).ceil();
+    // 2^63 ms: past `long long`, or NaN.
+    let representable = (0.0..9.223_372_036_854_776e18).contains(&ms);
+    if !representable {
+        return Err(TIMEOUT_NEGATIVE);
+    }
+    Ok(ms as u64)
+}
+
+/// BLPOP/BRPOP: `key [key ...] timeout`.
+fn parse_keys_then_timeout(args: &[Bytes]) -> Result<WaitFor, String> {
+    let timeout = parse_timeout(&args[args.len() - 1])?;
+    Ok(((1..args.len() - 1).collect(), timeout))
+}
+
+/// What a key offers a list pop.
+fn list_check(ctx: &mut ShardCtx, key: &[u8]) -> Check {
+    match ctx.write::<List>(key) {
+        Ok(Some(l)) if !l.is_empty() => Check::Ready,
+        Ok(_) => Check::Empty,
+        Err(_) => Check::WrongType,
+    }
+}
+
+fn list_ready(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8]) -> Check {
+    list_check(ctx, key)
+}
+
+/// BLPOP/BRPOP's reply: `[key, element]`.
+fn pop_one(ctx: &mut ShardCtx, key: &[u8], end: End, reply: &mut Reply) -> Served {
+    let limits = ctx.limits().list;
+    let popped = match ctx.write::<List>(key) {
+        Ok(Some(l)) => l.pop(end, limits),
+        _ => None,
+    };
+    match popped {
+        Some(elem) => {
+            ctx.remove_if_empty(key);
+            reply.array(2);
+            reply.bulk(key);
+            reply.bulk(&elem);
+        }
+        // `ready` said otherwise; answer as an empty wait would.
+        None => reply.null_array(),
+    }
+    Served::Replied
+}
+
+fn serve_blpop(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8], reply: &mut Reply) -> Served {
+    pop_one(ctx, key, End::Head, reply)
+}
+
+fn serve_brpop(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8], reply: &mut Reply) -> Served {
+    pop_one(ctx, key, End::Tail, reply)
+}
+
+fn null_array(reply: &mut Reply) {
+    reply.null_array()
+}
+
+static BLPOP: BlockSpec = BlockSpec {
+    parse: parse_keys_then_timeout,
+    ready: list_ready,
+    serve: serve_blpop,
+    timeout_reply: null_array,
+    finish: None,
+};
+
+static BRPOP: BlockSpec = BlockSpec {
+    parse: parse_keys_then_timeout,
+    ready: list_ready,
+    serve: serve_brpop,
+    timeout_reply: null_array,
+    finish: None,
+};
+
+const BLOCK_WRITE: u32 = WRITE | NOSCRIPT | BLOCKING;
+
+pub static COMMANDS: &[Command] = &[
+    command(
+        "blpop",
+        -3,
+        BLOCK_WRITE,
+        acl::LIST,
+        (1, -2, 1),
+        Exec::Blocking(&BLPOP),
+        "list",
+        "2.0.0",
+        "O(N) where N is the number of provided keys.",
+        "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+    ),
+    command(
+        "brpop",
+        -3,
+        BLOCK_WRITE,
+        acl::LIST,
+        (1, -2, 1),
+        Exec::Blocking(&BRPOP),
+        "list",
+        "2.0.0",
+        "O(N) where N is the number of provided keys.",
+        "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_as_redis_reads_them() {
+        assert_eq!(parse_timeout(b"0"), Ok(0));
+        assert_eq!(parse_timeout(b"1.5"), Ok(1500));
+        assert_eq!(parse_timeout(b"0x1p-20"), Ok(1));
+        assert_eq!(parse_timeout(b"1e-30"), Ok(1));
+        assert_eq!(parse_timeout(b"-0.0001"), Ok(0));
+        assert_eq!(parse_timeout(b"-1"), Err(TIMEOUT_NEGATIVE));
+        assert_eq!(parse_timeout(b"inf"), Err(TIMEOUT_NEGATIVE));
+        assert_eq!(parse_timeout(b"1e30"), Err(TIMEOUT_NEGATIVE));
+        assert_eq!(parse_timeout(b"9.3e15"), Err(TIMEOUT_NEGATIVE));
+        assert_eq!(parse_timeout(b"nan"), Err(TIMEOUT_NOT_FLOAT));
+        assert_eq!(parse_timeout(b" 1"), Err(TIMEOUT_NOT_FLOAT));
+        assert_eq!(parse_timeout(b"1x"), Err(TIMEOUT_NOT_FLOAT));
+        assert_eq!(parse_timeout(b""), Err(TIMEOUT_NOT_FLOAT));
+    }
+}

@@ -1,0 +1,197 @@
+//! Blocking commands, the connection's side (the shard's side and the
+//! protocol are in `shard::blocking`).
+//!
+//! A blocking command ends its pipeline round like a cross-shard command:
+//! it runs after every command before it. [`start`] validates it, then
+//! steps through the shards owning its keys in key order, each step trying
+//! to serve it there and else registering it. If no step served it, the
+//! connection waits ([`Blocked`]) for the first of: an outcome from a shard,
+//! the timeout, CLIENT UNBLOCK, the client leaving or being killed. Then
+//! [`Blocked::finish`] builds the reply and removes the registrations.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::channel::oneshot;
+
+use crate::cmd::Resolved;
+use crate::resp::Reply;
+use crate::server::cross::Cross;
+use crate::server::dispatch::Target;
+use crate::server::shared::unix_ms;
+use crate::server::Core;
+use crate::shard::blocking::{attempt, Attempt, BlockSpec, Outcome, Waiter};
+
+/// Clients blocked right now, server-wide (`INFO clients` blocked_clients).
+static BLOCKED_CLIENTS: AtomicI64 = AtomicI64::new(0);
+
+pub fn blocked_clients() -> i64 {
+    BLOCKED_CLIENTS.load(Ordering::Relaxed).max(0)
+}
+
+/// The error a client unblocked with `CLIENT UNBLOCK id ERROR` gets.
+const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+
+/// A command waiting for its keys.
+pub struct Blocked {
+    cx: Cross,
+    spec: &'static BlockSpec,
+    waiter: Arc<Waiter>,
+    rx: oneshot::Receiver<Outcome>,
+    /// (shard, keys) of every registration, for the clean-up.
+    registered: Vec<(usize, Vec<Bytes>)>,
+    deadline: Option<Instant>,
+    started: Instant,
+    cmd: Resolved,
+}
+
+/// What ended the wait, as the connection saw it.
+pub enum Wake {
+    /// A shard (or CLIENT UNBLOCK) delivered an outcome.
+    Delivered(Outcome),
+    /// The timeout passed, or the client left: no outcome unless one is
+    /// already on its way.
+    GaveUp,
+}
+
+/// Runs a blocking command's first attempt: the reply if it completed
+/// (served, or an error), else the wait to hand to the connection.
+pub async fn start(
+    core: &Rc<Core>,
+    spec: &'static BlockSpec,
+    r: Resolved,
+    t: Target,
+    args: Vec<Bytes>,
+) -> Result<Vec<u8>, Blocked> {
+    let started = Instant::now();
+    let cx = Cross::new(core, t, unix_ms());
+    let (positions, timeout_ms) = match (spec.parse)(&args) {
+        Ok(p) => p,
+        Err(e) => return Ok(cx.error(&e)),
+    };
+    // A deadline past what the clock can hold is forever.
+    let deadline = (timeout_ms > 0).then(|| started.checked_add(Duration::from_millis(timeout_ms))).flatten();
+    let (waiter, rx) = Waiter::new(t.client_id, t.db as usize, t.proto, args, spec);
+    let mut blocked = Blocked { cx, spec, waiter, rx, registered: Vec::new(), deadline, started, cmd: r };
+    // Consecutive keys of one shard are one step, in the command's key order.
+    let mut i = 0;
+    while i < positions.len() {
+        let shard = blocked.cx.shard_of(&blocked.waiter.args[positions[i]]);
+        let mut keys = Vec::new();
+        while i < positions.len() && blocked.cx.shard_of(&blocked.waiter.args[positions[i]]) == shard {
+            keys.push(blocked.waiter.args[positions[i]].clone());
+            i += 1;
+        }
+        let (w, step_keys) = (blocked.waiter.clone(), keys.clone());
+        match blocked.cx.on(shard, move |ctx| attempt(ctx, &w, &step_keys)).await {
+            Ok(Attempt::Registered) => blocked.registered.push((shard, keys)),
+            Ok(Attempt::Served | Attempt::Gone) => return Ok(blocked.finish_now().await),
+            Err(e) => {
+                blocked.waiter.claim();
+                let out = blocked.cx.error(e);
+                blocked.unregister().await;
+                return Ok(out);
+            }
+        }
+    }
+    BLOCKED_CLIENTS.fetch_add(1, Ordering::Relaxed);
+    Err(blocked)
+}
+
+impl Blocked {
+    pub fn waiter(&self) -> &Arc<Waiter> {
+        &self.waiter
+    }
+
+    /// Waits for an outcome or the deadline (the connection races this
+    /// with the client's socket and kill switch).
+    pub async fn wait(&mut self) -> Wake {
+        let outcome = &mut self.rx;
+        match self.deadline {
+            None => match outcome.await {
+                Ok(o) => Wake::Delivered(o),
+                Err(_) => Wake::GaveUp,
+            },
+            Some(deadline) => {
+                let sleep = glommio::timer::sleep(deadline.saturating_duration_since(Instant::now()));
+                match futures::future::select(outcome, std::pin::pin!(sleep)).await {
+                    futures::future::Either::Left((Ok(o), _)) => Wake::Delivered(o),
+                    _ => Wake::GaveUp,
+                }
+            }
+        }
+    }
+
+    /// The reply once the wait ended with `wake`; removes the registrations.
+    pub async fn finish(mut self, wake: Wake) -> Vec<u8> {
+        BLOCKED_CLIENTS.fetch_sub(1, Ordering::Relaxed);
+        let outcome = match wake {
+            Wake::Delivered(o) => Some(o),
+            // Too late to give up if a shard claimed it: its outcome is coming.
+            Wake::GaveUp if self.waiter.claim() => None,
+            Wake::GaveUp => (&mut self.rx).await.ok(),
+        };
+        let out = self.reply(outcome).await;
+        self.unregister().await;
+        self.record();
+        out
+    }
+
+    /// The end of a first attempt that was served (or claimed) at once.
+    async fn finish_now(mut self) -> Vec<u8> {
+        let outcome = (&mut self.rx).await.ok();
+        let out = self.reply(outcome).await;
+        self.unregister().await;
+        self.record();
+        out
+    }
+
+    async fn reply(&self, outcome: Option<Outcome>) -> Vec<u8> {
+        match outcome {
+            Some(Outcome::Reply(out)) => out,
+            Some(Outcome::Popped(elem)) => self.push_popped(elem).await,
+            Some(Outcome::Unblocked { error: true }) => self.cx.error(UNBLOCKED),
+            Some(Outcome::Unblocked { error: false }) | None => self.cx.encode(|r| (self.spec.timeout_reply)(r)),
+        }
+    }
+
+    /// BLMOVE across shards: the element was popped on the source's shard;
+    /// push it on the destination's and reply.
+    async fn push_popped(&self, elem: Vec<u8>) -> Vec<u8> {
+        let Some((dst_at, push)) = self.spec.finish else {
+            return self.cx.error("ERR internal blocking error");
+        };
+        let args = self.waiter.args.clone();
+        let (proto, shard) = (self.cx.proto, self.cx.shard_of(&args[dst_at]));
+        let step = self.cx.on(shard, move |ctx| {
+            let mut buf = Vec::new();
+            push(ctx, &args, elem, &mut Reply::new(&mut buf, proto));
+            buf
+        });
+        step.await.unwrap_or_else(|e| self.cx.error(e))
+    }
+
+    async fn unregister(&mut self) {
+        let (db, id) = (self.waiter.db, self.waiter.id);
+        for (shard, keys) in std::mem::take(&mut self.registered) {
+            let _ = self.cx.on(shard, move |ctx| ctx.shard.blocking.unregister(db, &keys, id)).await;
+        }
+    }
+
+    fn record(&self) {
+        let usec = self.started.elapsed().as_micros() as u64;
+        self.cx.record_call(self.cmd, usec);
+    }
+}
+
+/// `CLIENT UNBLOCK`: ends `w`'s wait if nobody has yet. True if it did.
+pub fn unblock(w: &Waiter, error: bool) -> bool {
+    if !w.claim() {
+        return false;
+    }
+    w.deliver(Outcome::Unblocked { error });
+    true
+}

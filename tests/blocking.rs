@@ -1,0 +1,219 @@
+//! Blocking commands, black-box: BLPOP/BRPOP (and, as they land, BLMOVE,
+//! BLMPOP, BZPOPMIN…) served at once when data is there, woken by a push
+//! from any connection on any shard, in the order clients blocked, ended by
+//! their timeout, CLIENT UNBLOCK, or the client leaving — without taking an
+//! element for a client that is gone.
+
+#[path = "common/blackbox.rs"]
+mod blackbox;
+mod common;
+
+use std::time::{Duration, Instant};
+
+use blackbox::{info_field, Conn};
+use common::oracle::{keys_on_shard, Pair};
+use common::Server;
+
+/// Waits until the server reports `n` blocked clients.
+fn wait_blocked(probe: &mut Conn, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = probe.text(&["INFO", "clients"]);
+        if info_field(&info, "blocked_clients").as_deref() == Some(&n.to_string()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never saw {} blocked clients:\n{}", n, info);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn pair(key: &str, value: &str) -> String {
+    format!("*2\r\n${}\r\n{}\r\n${}\r\n{}\r\n", key.len(), key, value.len(), value)
+}
+
+#[test]
+fn data_already_there_is_served_at_once_as_redis_does() {
+    let p = Pair::start(&[]);
+    p.session(&[
+        ("RPUSH l a b c", ":3\r\n"),
+        ("BLPOP l 0", &pair("l", "a")),
+        ("BRPOP l 0", &pair("l", "c")),
+        ("BLPOP missing l 0", &pair("l", "b")),
+        ("EXISTS l", ":0\r\n"),
+        ("BLPOP missing 0.01", "*-1\r\n"),
+        ("BRPOP missing 0.01", "*-1\r\n"),
+        ("SET s x", "+OK\r\n"),
+        ("BLPOP missing s 0", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+        ("RPUSH l2 x", ":1\r\n"),
+        ("BLPOP l2 s 0", &pair("l2", "x")),
+        ("BLPOP l x", "-ERR timeout is not a float or out of range\r\n"),
+        ("BLPOP l -1", "-ERR timeout is negative\r\n"),
+        ("BLPOP l inf", "-ERR timeout is negative\r\n"),
+        ("BLPOP l nan", "-ERR timeout is not a float or out of range\r\n"),
+        ("BLPOP l", "-ERR wrong number of arguments for 'blpop' command\r\n"),
+        ("BRPOP l", "-ERR wrong number of arguments for 'brpop' command\r\n"),
+    ]);
+}
+
+#[test]
+fn a_timeout_answers_null_after_the_time() {
+    let s = Server::start();
+    let mut c = Conn::open(s.port);
+    let started = Instant::now();
+    c.expect(&["BLPOP", "nothing", "0.2"], "*-1\r\n");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(190) && took < Duration::from_secs(3), "{:?}", took);
+    c.call(&["HELLO", "3"]);
+    c.expect(&["BRPOP", "nothing", "0.05"], "_\r\n");
+}
+
+#[test]
+fn a_push_from_another_connection_wakes_the_client_on_either_shard() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    for shard in 0..2 {
+        let key = &keys_on_shard("wake", shard, 2, 1)[0];
+        // Several connections: they land on both cores.
+        for i in 0..4 {
+            let mut waiter = Conn::open(s.port);
+            waiter.send(&["BLPOP", key, "0"]);
+            wait_blocked(&mut probe, 1);
+            let value = format!("v{}", i);
+            assert_eq!(probe.int(&["RPUSH", key, &value]), 1, "RPUSH answers the length before serving");
+            assert_eq!(String::from_utf8(waiter.frame()).unwrap(), pair(key, &value));
+            probe.expect(&["EXISTS", key], ":0\r\n");
+            wait_blocked(&mut probe, 0);
+        }
+    }
+}
+
+#[test]
+fn clients_are_served_in_the_order_they_blocked() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    let mut waiters: Vec<Conn> = Vec::new();
+    for i in 0..5 {
+        let mut w = Conn::open(s.port);
+        w.send(&["BRPOP", "queue", "0"]);
+        wait_blocked(&mut probe, i + 1);
+        waiters.push(w);
+    }
+    // One push serves all five, front to back, after RPUSH itself ran.
+    assert_eq!(probe.int(&["LPUSH", "queue", "a", "b", "c", "d", "e"]), 5);
+    for (w, want) in waiters.iter_mut().zip(["a", "b", "c", "d", "e"]) {
+        assert_eq!(String::from_utf8(w.frame()).unwrap(), pair("queue", want));
+    }
+    probe.expect(&["EXISTS", "queue"], ":0\r\n");
+}
+
+#[test]
+fn keys_on_different_shards_serve_whichever_gets_data_first_and_only_once() {
+    let s = Server::start();
+    let (k0, k1) = (&keys_on_shard("multi", 0, 2, 1)[0], &keys_on_shard("multi", 1, 2, 1)[0]);
+    let mut probe = Conn::open(s.port);
+    for (first, second) in [(k0, k1), (k1, k0)] {
+        let mut w = Conn::open(s.port);
+        w.send(&["BLPOP", first, second, "0"]);
+        wait_blocked(&mut probe, 1);
+        probe.int(&["RPUSH", second, "x"]);
+        assert_eq!(String::from_utf8(w.frame()).unwrap(), pair(second, "x"));
+        wait_blocked(&mut probe, 0);
+        // The registration on the other shard is gone: a push there stays.
+        probe.int(&["RPUSH", first, "y"]);
+        probe.expect(&["LLEN", first], ":1\r\n");
+        w.assert_silent(Duration::from_millis(100));
+        probe.expect(&["DEL", first], ":1\r\n");
+    }
+    // Data on the second key is served at once, in key order otherwise.
+    probe.int(&["RPUSH", k1, "z"]);
+    let mut w = Conn::open(s.port);
+    w.expect(&["BLPOP", k0, k1, "0"], &pair(k1, "z"));
+}
+
+#[test]
+fn client_unblock_ends_the_wait_as_a_timeout_or_an_error() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    let mut w = Conn::open(s.port);
+    let id = w.int(&["CLIENT", "ID"]).to_string();
+    probe.expect(&["CLIENT", "UNBLOCK", &id], ":0\r\n");
+    w.send(&["BLPOP", "k", "0"]);
+    wait_blocked(&mut probe, 1);
+    let list = probe.text(&["CLIENT", "LIST", "ID", &id]);
+    assert!(list.contains("flags=b "), "{}", list);
+    probe.expect(&["CLIENT", "UNBLOCK", &id, "maybe"], "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n");
+    probe.expect(&["CLIENT", "UNBLOCK", &id], ":1\r\n");
+    assert_eq!(w.frame(), b"*-1\r\n");
+    wait_blocked(&mut probe, 0);
+    probe.expect(&["CLIENT", "UNBLOCK", &id], ":0\r\n");
+
+    w.send(&["BRPOP", "k", "0"]);
+    wait_blocked(&mut probe, 1);
+    probe.expect(&["CLIENT", "UNBLOCK", &id, "ERROR"], ":1\r\n");
+    assert_eq!(w.frame(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    // The client goes on as usual.
+    w.expect(&["PING"], "+PONG\r\n");
+}
+
+#[test]
+fn a_client_that_leaves_while_blocked_takes_nothing() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    for shard in 0..2 {
+        let key = &keys_on_shard("gone", shard, 2, 1)[0];
+        let mut w = Conn::open(s.port);
+        w.send(&["BLPOP", key, "0"]);
+        wait_blocked(&mut probe, 1);
+        drop(w);
+        wait_blocked(&mut probe, 0);
+        probe.int(&["RPUSH", key, "kept"]);
+        probe.expect(&["LLEN", key], ":1\r\n");
+    }
+}
+
+#[test]
+fn commands_pipelined_behind_a_blocked_one_run_after_it() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    let mut w = Conn::open(s.port);
+    let mut bytes = blackbox::encode(&["BLPOP", "later", "0"]);
+    bytes.extend(blackbox::encode(&["LLEN", "later"]));
+    bytes.extend(blackbox::encode(&["PING"]));
+    w.send_raw(&bytes);
+    wait_blocked(&mut probe, 1);
+    probe.int(&["RPUSH", "later", "a", "b"]);
+    assert_eq!(String::from_utf8(w.frame()).unwrap(), pair("later", "a"));
+    assert_eq!(w.frame(), b":1\r\n");
+    assert_eq!(w.frame(), b"+PONG\r\n");
+}
+
+#[test]
+fn a_key_of_another_type_keeps_the_client_waiting() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    let mut w = Conn::open(s.port);
+    w.send(&["BLPOP", "shape", "0"]);
+    wait_blocked(&mut probe, 1);
+    probe.expect(&["SET", "shape", "string"], "+OK\r\n");
+    w.assert_silent(Duration::from_millis(100));
+    probe.expect(&["DEL", "shape"], ":1\r\n");
+    probe.int(&["RPUSH", "shape", "x"]);
+    assert_eq!(String::from_utf8(w.frame()).unwrap(), pair("shape", "x"));
+}
+
+#[test]
+fn swapdb_wakes_clients_whose_key_appears_in_their_db() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    for shard in 0..2 {
+        let key = &keys_on_shard("swap", shard, 2, 1)[0];
+        let mut w = Conn::open(s.port);
+        w.expect(&["SELECT", "1"], "+OK\r\n");
+        w.send(&["BLPOP", key, "0"]);
+        wait_blocked(&mut probe, 1);
+        probe.int(&["RPUSH", key, "from0"]);
+        probe.expect(&["SWAPDB", "0", "1"], "+OK\r\n");
+        assert_eq!(String::from_utf8(w.frame()).unwrap(), pair(key, "from0"));
+        probe.expect(&["SWAPDB", "0", "1"], "+OK\r\n");
+    }
+}
