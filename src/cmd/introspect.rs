@@ -37,6 +37,7 @@ pub static COMMANDS: &[Command] = &[Command {
     },
     subcommands: SUBCOMMANDS,
     movable_keys: None,
+    coordinated_when: None,
 }];
 
 static SUBCOMMANDS: &[Command] = &[

@@ -195,6 +195,10 @@ pub struct Command {
     /// For commands whose keys `first/last/step` cannot describe (a
     /// `numkeys` argument: LMPOP, ZUNIONSTORE, SINTERCARD…).
     pub movable_keys: Option<KeysFn>,
+    /// For cross-shard commands that also read keys their arguments do not
+    /// name (SORT's BY/GET patterns): true when these arguments do, so the
+    /// coordinator runs even if the named keys share a shard.
+    pub coordinated_when: Option<fn(&[Bytes]) -> bool>,
 }
 
 /// Finds a command's keys from its arguments, as Redis's getkeys procs do.
@@ -254,6 +258,11 @@ impl Command {
         KeyPositions::Range((start..end).step_by(step))
     }
 
+    /// This entry with its coordinator forced when `reads_elsewhere` says so.
+    pub const fn coordinated_when(self, reads_elsewhere: fn(&[Bytes]) -> bool) -> Command {
+        Command { coordinated_when: Some(reads_elsewhere), ..self }
+    }
+
     /// This entry with its keys found by `find` (see [`KeysFn`]).
     pub const fn keys_from(self, find: KeysFn) -> Command {
         Command { movable_keys: Some(find), flags: self.flags | flag::MOVABLEKEYS, ..self }
@@ -308,6 +317,7 @@ pub const fn command(
         doc: Doc { summary, since, group, complexity },
         subcommands: &[],
         movable_keys: None,
+        coordinated_when: None,
     }
 }
 
@@ -332,6 +342,7 @@ pub const fn container(
         doc: Doc { summary, since, group, complexity: "Depends on subcommand." },
         subcommands,
         movable_keys: None,
+        coordinated_when: None,
     }
 }
 

@@ -328,7 +328,9 @@ impl Connection {
                 // RANDOMKEY) walk every shard unless there is only one.
                 // A malformed key list (bad numkeys) is reported by the handler.
                 let mut owners = cmd.key_positions(args).map(|p| shard_of_key(&args[p], shards));
+                let elsewhere = shards > 1 && cmd.coordinated_when.is_some_and(|reads| reads(args));
                 let single = match owners.next() {
+                    _ if elsewhere => None,
                     Some(first) => owners.all(|s| s == first).then_some(first),
                     None if cmd.movable_keys.is_some() => Some(self.core.id),
                     None => (shards == 1).then_some(0),
