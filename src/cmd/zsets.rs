@@ -583,13 +583,13 @@ fn parse_zadd(args: &[Bytes], incr: bool) -> Result<ZaddArgs, &'static str> {
         first += 1;
     }
     let rest = args.len() - first;
-    if rest == 0 || rest % 2 != 0 {
+    if rest == 0 || !rest.is_multiple_of(2) {
         return Err(err::SYNTAX);
     }
     if flags.nx && flags.xx {
         return Err("ERR XX and NX options at the same time are not compatible");
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         return Err("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if flags.incr && rest > 2 {
