@@ -429,6 +429,13 @@ fn lp_find(lp: &Listpack, member: &[u8]) -> Option<(usize, usize, f64)> {
     None
 }
 
+/// A score as the listpack keeps it: Redis stores an integral score as an
+/// integer (`double2ll`), so -0 comes back as 0.
+fn lp_score_bytes(score: f64) -> [u8; 8] {
+    let score = if score == 0.0 { 0.0 } else { score };
+    score.to_le_bytes()
+}
+
 fn lp_insert(lp: &mut Listpack, member: &[u8], score: f64) {
     let mut p = lp.first();
     while let Some(mp) = p {
@@ -437,13 +444,13 @@ fn lp_insert(lp: &mut Listpack, member: &[u8], score: f64) {
         if s > score || (s == score && lp.get(mp) > member) {
             lp.insert(mp, member);
             let sp = lp.skip(mp);
-            lp.insert(sp, &score.to_le_bytes());
+            lp.insert(sp, &lp_score_bytes(score));
             return;
         }
         p = lp.next(sp);
     }
     lp.push_back(member);
-    lp.push_back(&score.to_le_bytes());
+    lp.push_back(&lp_score_bytes(score));
 }
 
 /// Ranks `[lo, hi]` of the first run of pairs from the first one passing
@@ -1020,7 +1027,7 @@ impl ZSet {
             let mut lp = Listpack::new();
             for (m, s) in self.iter() {
                 lp.push_back(m);
-                lp.push_back(&s.to_le_bytes());
+                lp.push_back(&lp_score_bytes(s));
             }
             self.repr = Repr::Listpack(lp);
         }
@@ -1464,6 +1471,20 @@ mod tests {
         assert_eq!(t("4.9e-324").0, 5e-324);
         assert_eq!(t("0.1").0, 0.1);
         assert_eq!(t("123456789012345678901234567890").0, 1.2345678901234568e29);
+    }
+
+    #[test]
+    fn listpack_keeps_negative_zero_as_zero() {
+        let l = ZsetLimits::default();
+        let mut z = ZSet::new();
+        z.add(b"a", -0.0, AddFlags::default(), l);
+        assert!(z.score(b"a").unwrap().is_sign_positive());
+        // A skip list keeps the sign, until the set is converted back.
+        let mut z = ZSet::create(200, 0, l);
+        z.add(b"a", -0.0, AddFlags::default(), l);
+        assert!(z.score(b"a").unwrap().is_sign_negative());
+        z.convert_to_listpack_if_needed(l);
+        assert!(z.score(b"a").unwrap().is_sign_positive());
     }
 
     #[test]
