@@ -8,19 +8,31 @@
 
 use bytes::Bytes;
 
-use super::{acl, command, flag::*, Command, Exec};
+use super::zsets::{parse_mpop, serve_pop, PopShape};
+use super::{acl, command, flag::*, keys_after_numkeys, Command, Exec};
 use crate::resp::Reply;
 use crate::shard::blocking::{BlockSpec, Check, Served, WaitFor};
 use crate::shard::ShardCtx;
 use crate::types::list::End;
-use crate::types::List;
+use crate::types::{List, ZSet};
 
 /// Argument specs for `COMMAND DOCS` (syntax in [`super::docs`]).
-pub static ARGS: &[(&str, &str)] = &[("blpop", "key... timeout:double"), ("brpop", "key... timeout:double")];
+pub static ARGS: &[(&str, &str)] = &[
+    ("blpop", "key... timeout:double"),
+    ("brpop", "key... timeout:double"),
+    ("bzpopmin", "key... timeout:double"),
+    ("bzpopmax", "key... timeout:double"),
+    ("bzmpop", "timeout:double numkeys:integer key... where(MIN|MAX) [COUNT count:integer]"),
+];
 
 /// Key-spec flags for `COMMAND INFO`, Redis 7.2's.
-pub static KEY_FLAGS: &[(&str, &[&str])] =
-    &[("blpop", &["RW", "access", "delete"]), ("brpop", &["RW", "access", "delete"])];
+pub static KEY_FLAGS: &[(&str, &[&str])] = &[
+    ("blpop", &["RW", "access", "delete"]),
+    ("brpop", &["RW", "access", "delete"]),
+    ("bzpopmin", &["RW", "access", "delete"]),
+    ("bzpopmax", &["RW", "access", "delete"]),
+    ("bzmpop", &["RW", "access", "delete"]),
+];
 
 const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
@@ -110,7 +122,77 @@ static BRPOP: BlockSpec = BlockSpec {
     finish: None,
 };
 
-const BLOCK_WRITE: u32 = WRITE | NOSCRIPT | BLOCKING;
+// --- Sorted sets -----------------------------------------------------------------
+
+fn zset_ready(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8]) -> Check {
+    match ctx.write::<ZSet>(key) {
+        Ok(Some(z)) if !z.is_empty() => Check::Ready,
+        Ok(_) => Check::Empty,
+        Err(_) => Check::WrongType,
+    }
+}
+
+/// Serves a sorted-set pop through the family's own serving function.
+fn zset_pop(ctx: &mut ShardCtx, key: &[u8], max: bool, count: usize, shape: PopShape, reply: &mut Reply) -> Served {
+    match serve_pop(ctx, key, max, count, shape, reply) {
+        Ok(true) => {}
+        Ok(false) => reply.null_array(),
+        Err(e) => reply.error(e),
+    }
+    Served::Replied
+}
+
+fn serve_bzpopmin(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8], reply: &mut Reply) -> Served {
+    zset_pop(ctx, key, false, 1, PopShape::KeyFlat, reply)
+}
+
+fn serve_bzpopmax(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8], reply: &mut Reply) -> Served {
+    zset_pop(ctx, key, true, 1, PopShape::KeyFlat, reply)
+}
+
+/// BZMPOP: `timeout numkeys key... MIN|MAX [COUNT n]`, the timeout first.
+fn parse_bzmpop(args: &[Bytes]) -> Result<WaitFor, String> {
+    let timeout = parse_timeout(&args[1])?;
+    let m = parse_mpop(args, 2)?;
+    Ok((m.keys.collect(), timeout))
+}
+
+fn serve_bzmpop(ctx: &mut ShardCtx, args: &[Bytes], key: &[u8], reply: &mut Reply) -> Served {
+    match parse_mpop(args, 2) {
+        Ok(m) => zset_pop(ctx, key, m.max, m.count, PopShape::KeyNested, reply),
+        Err(e) => {
+            reply.error(e);
+            Served::Replied
+        }
+    }
+}
+
+static BZPOPMIN: BlockSpec = BlockSpec {
+    parse: parse_keys_then_timeout,
+    ready: zset_ready,
+    serve: serve_bzpopmin,
+    timeout_reply: null_array,
+    finish: None,
+};
+
+static BZPOPMAX: BlockSpec = BlockSpec {
+    parse: parse_keys_then_timeout,
+    ready: zset_ready,
+    serve: serve_bzpopmax,
+    timeout_reply: null_array,
+    finish: None,
+};
+
+static BZMPOP: BlockSpec =
+    BlockSpec { parse: parse_bzmpop, ready: zset_ready, serve: serve_bzmpop, timeout_reply: null_array, finish: None };
+
+/// BLMPOP and BZMPOP's keys: a numkeys argument after the timeout.
+fn keys_after_timeout(args: &[Bytes]) -> Vec<usize> {
+    keys_after_numkeys(args, 2)
+}
+
+/// Redis 7.2's flags (7.0 also had `noscript`).
+const BLOCK_WRITE: u32 = WRITE | BLOCKING;
 
 pub static COMMANDS: &[Command] = &[
     command(
@@ -137,6 +219,43 @@ pub static COMMANDS: &[Command] = &[
         "O(N) where N is the number of provided keys.",
         "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
     ),
+    command(
+        "bzpopmin",
+        -3,
+        BLOCK_WRITE | FAST,
+        acl::SORTEDSET,
+        (1, -2, 1),
+        Exec::Blocking(&BZPOPMIN),
+        "sorted_set",
+        "5.0.0",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+        "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+    ),
+    command(
+        "bzpopmax",
+        -3,
+        BLOCK_WRITE | FAST,
+        acl::SORTEDSET,
+        (1, -2, 1),
+        Exec::Blocking(&BZPOPMAX),
+        "sorted_set",
+        "5.0.0",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+        "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.",
+    ),
+    command(
+        "bzmpop",
+        -5,
+        BLOCK_WRITE,
+        acl::SORTEDSET,
+        (0, 0, 0),
+        Exec::Blocking(&BZMPOP),
+        "sorted_set",
+        "7.0.0",
+        "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+    )
+    .keys_from(keys_after_timeout),
 ];
 
 #[cfg(test)]

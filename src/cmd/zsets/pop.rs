@@ -26,7 +26,6 @@ pub(crate) enum PopShape {
     /// ZPOPMIN/ZPOPMAX with a count in RESP3: `[[member, score], …]`.
     Nested,
     /// BZPOPMIN/BZPOPMAX: `[key, member, score]`.
-    #[allow(dead_code)] // until the blocking commands land
     KeyFlat,
     /// ZMPOP/BZMPOP: `[key, [[member, score], …]]`.
     KeyNested,
