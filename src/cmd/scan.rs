@@ -39,9 +39,25 @@ impl ScanOptions {
 /// The names `TYPE` reports, which SCAN's TYPE option accepts.
 const TYPE_NAMES: &[&str] = &["string", "list", "set", "zset", "hash", "stream"];
 
-/// A cursor is an unsigned 64-bit decimal.
+/// A cursor as Redis reads it with C's `strtoul`: an optional sign, then
+/// decimal digits that fit 64 bits; a negative one wraps (`-1` is the
+/// largest cursor) and the empty string is 0. No leading space.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, &'static str> {
-    std::str::from_utf8(arg).ok().and_then(|s| s.parse::<u64>().ok()).ok_or("ERR invalid cursor")
+    const INVALID: &str = "ERR invalid cursor";
+    if arg.is_empty() {
+        return Ok(0);
+    }
+    let (neg, digits) = match arg[0] {
+        b'-' => (true, &arg[1..]),
+        b'+' => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(INVALID);
+    }
+    let n = digits.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')));
+    let n = n.ok_or(INVALID)?;
+    Ok(if neg { n.wrapping_neg() } else { n })
 }
 
 /// The options after the cursor.
@@ -107,7 +123,12 @@ mod tests {
         assert_eq!(parse_options(&opts(&["TYPE", "Hash"]), Target::Keyspace).unwrap().kind, Some("hash"));
         assert_eq!(parse_options(&opts(&["COUNT", "0"]), Target::Keyspace).unwrap_err(), err::SYNTAX);
         assert_eq!(parse_options(&opts(&["COUNT", "x"]), Target::Keyspace).unwrap_err(), err::NOT_INT);
-        assert_eq!(parse_cursor(b"-1"), Err("ERR invalid cursor"));
+        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(parse_cursor(b"+5"), Ok(5));
+        assert_eq!(parse_cursor(b""), Ok(0));
+        assert_eq!(parse_cursor(b" 5"), Err("ERR invalid cursor"));
+        assert_eq!(parse_cursor(b"-"), Err("ERR invalid cursor"));
+        assert_eq!(parse_cursor(b"18446744073709551616"), Err("ERR invalid cursor"));
         assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
     }
 }
