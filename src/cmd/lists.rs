@@ -58,8 +58,8 @@ pub static ARGS: &[(&str, &str)] = &[
     ("lmpop", "numkeys:integer key... where(LEFT|RIGHT) [COUNT count:integer]"),
 ];
 
-/// Key-spec flags for `COMMAND INFO`, Redis 7.2's (LMOVE and RPOPLPUSH:
-/// their source's; the destination's are `RW insert`).
+/// Key-spec flags for `COMMAND INFO`, Redis 7.2's (LMOVE and RPOPLPUSH have
+/// a second key spec for the destination, in `introspect::key_specs_of`).
 pub static KEY_FLAGS: &[(&str, &[&str])] = &[
     ("lpush", &["RW", "insert"]),
     ("rpush", &["RW", "insert"]),
