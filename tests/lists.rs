@@ -667,14 +667,14 @@ fn encodings_follow_redis_7_2() {
     call(&["LPOP", "l"], &bulk("a"));
     call(&["OBJECT", "ENCODING", "l"], &enc("listpack"));
     // Many small elements: 1000 one-byte strings fit one 8 KB listpack.
-    let xs: Vec<&str> = std::iter::repeat("x").take(1000).collect();
+    let xs: Vec<&str> = std::iter::repeat_n("x", 1000).collect();
     let mut cmd = vec!["RPUSH", "m"];
     cmd.extend(&xs);
     call(&cmd, ":1000\r\n");
     call(&["OBJECT", "ENCODING", "m"], &enc("listpack"));
     // 3000 more would not (Redis counts the raw bytes a push adds).
     let mut cmd = vec!["RPUSH", "m"];
-    cmd.extend(std::iter::repeat("yyy").take(3000));
+    cmd.extend(std::iter::repeat_n("yyy", 3000));
     call(&cmd, ":4000\r\n");
     call(&["OBJECT", "ENCODING", "m"], &enc("quicklist"));
     // Trimmed to one small node: a listpack again.

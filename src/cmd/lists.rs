@@ -836,7 +836,7 @@ fn lpos_matches(list: &List, element: &[u8], o: &LposOptions) -> Vec<i64> {
     walk.take(scanned)
         .enumerate()
         .filter(|(_, v)| *v == element)
-        .skip(count_of(o.rank.unsigned_abs() as i64 - 1))
+        .skip(o.rank.unsigned_abs().saturating_sub(1) as usize)
         .take(wanted)
         .map(|(i, _)| if reverse { len - 1 - i } else { i } as i64)
         .collect()
