@@ -138,6 +138,39 @@ const ZSET_TEMPLATES: &[&str] = &[
     "ZSCAN K 0",
     "SET K V",
     "DEL K",
+/// List commands, with strings to collide with (pushes weighted up so the
+/// lists grow).
+const LIST_TEMPLATES: &[&str] = &[
+    "LPUSH K V",
+    "RPUSH K V V V",
+    "LPUSH K V V",
+    "RPUSH K V",
+    "LPUSHX K V",
+    "RPUSHX K V V",
+    "LPOP K",
+    "RPOP K",
+    "LPOP K I",
+    "RPOP K I",
+    "LLEN K",
+    "LRANGE K I I",
+    "LRANGE K 0 -1",
+    "LINDEX K I",
+    "LSET K I V",
+    "LINSERT K BEFORE V V",
+    "LINSERT K AFTER V V",
+    "LREM K I V",
+    "LTRIM K I I",
+    "LPOS K V",
+    "LPOS K V RANK I",
+    "LPOS K V RANK I COUNT I MAXLEN I",
+    "LMOVE K K LEFT RIGHT",
+    "LMOVE K K RIGHT LEFT",
+    "LMOVE K K LEFT LEFT",
+    "RPOPLPUSH K K",
+    "LMPOP 2 K K LEFT",
+    "LMPOP 3 K K K RIGHT COUNT I",
+    "SET K V",
+    "GET K",
     "EXISTS K",
     "TYPE K",
 ];
@@ -225,5 +258,12 @@ fn random_key_expiry_string_and_bitmap_commands_match_redis() {
 fn random_zset_commands_match_redis() {
     for seed in 1..=4 {
         run(seed, 3000, ZSET_TEMPLATES);
+    }
+}
+
+#[test]
+fn random_list_commands_match_redis() {
+    for seed in 1..=4 {
+        run(seed, 3000, LIST_TEMPLATES);
     }
 }

@@ -238,7 +238,8 @@ impl KeySpec {
 
 /// A command's key specs: one range over its key positions, except where
 /// Redis has one per kind of key (BITOP: the destination written, the
-/// sources read) or flags that vary with the arguments (BITFIELD).
+/// sources read; LMOVE: the source popped, the destination pushed) or
+/// flags that vary with the arguments (BITFIELD).
 fn key_specs_of(cmd: &Command) -> Vec<KeySpec> {
     if cmd.first_key <= 0 {
         return Vec::new();
@@ -246,6 +247,10 @@ fn key_specs_of(cmd: &Command) -> Vec<KeySpec> {
     let spec = |flags, index, lastkey, step| KeySpec { notes: None, flags, index, lastkey, step };
     match cmd.name {
         "bitop" => vec![spec(&["OW", "update"], 2, 0, 1), spec(&["RO", "access"], 3, -1, 1)],
+        // The source popped from, the destination pushed to.
+        "lmove" | "rpoplpush" | "blmove" | "brpoplpush" => {
+            vec![spec(&["RW", "access", "delete"], 1, 0, 1), spec(&["RW", "insert"], 2, 0, 1)]
+        }
         "bitfield" => vec![KeySpec {
             notes: Some("This command allows both access and modification of the key"),
             ..spec(&["RW", "access", "update", "variable_flags"], 1, 0, 1)

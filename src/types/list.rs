@@ -368,6 +368,14 @@ enum Repr {
     Quicklist(Quicklist),
 }
 
+/// An element on its way from one list to another (LMOVE), with the size
+/// the destination's growth check counts for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub value: Vec<u8>,
+    counted: usize,
+}
+
 /// A Redis list.
 #[derive(Debug, Clone)]
 pub struct List {
@@ -671,17 +679,29 @@ impl List {
     /// `LMOVE`/`RPOPLPUSH` between two lists: pops from `self` at `from`,
     /// pushes onto `dst` at `to`, then lets `self` shrink, in Redis's order.
     pub fn move_to(&mut self, dst: &mut List, from: End, to: End, limits: ListLimits) -> Option<Vec<u8>> {
+        let moved = self.pop_to_move(from, limits)?;
+        dst.push_moved(to, &moved, limits);
+        Some(moved.value)
+    }
+
+    /// The source half of [`List::move_to`], for a move between lists that
+    /// live on different shards: pops at `from` and lets `self` shrink.
+    pub fn pop_to_move(&mut self, from: End, limits: ListLimits) -> Option<Moved> {
         let from_quicklist = matches!(self.repr, Repr::Quicklist(_));
-        let v = self.pop_raw(from)?;
+        let value = self.pop_raw(from)?;
         // Redis pops an integer entry of a quicklist as an int-encoded
         // object, which the destination's growth check counts as 0 bytes.
-        let add = if from_quicklist && string2ll(&v).is_some() { 0 } else { v.len() };
-        dst.grow_check(add, 1, limits);
-        dst.push_one(to, &v);
+        let counted = if from_quicklist && string2ll(&value).is_some() { 0 } else { value.len() };
         if !self.is_empty() {
             self.try_shrink(limits);
         }
-        Some(v)
+        Some(Moved { value, counted })
+    }
+
+    /// The destination half of [`List::move_to`]: pushes at `to`.
+    pub fn push_moved(&mut self, to: End, moved: &Moved, limits: ListLimits) {
+        self.grow_check(moved.counted, 1, limits);
+        self.push_one(to, &moved.value);
     }
 
     /// `LMOVE` with the same source and destination key.
