@@ -217,3 +217,97 @@ fn swapdb_wakes_clients_whose_key_appears_in_their_db() {
         probe.expect(&["SWAPDB", "0", "1"], "+OK\r\n");
     }
 }
+
+#[test]
+fn the_other_blocking_commands_serve_at_once_as_redis_does() {
+    let p = Pair::start(&[]);
+    p.session(&[
+        ("RPUSH src a b c", ":3\r\n"),
+        ("BLMOVE src dst LEFT RIGHT 0", "$1\r\na\r\n"),
+        ("BRPOPLPUSH src dst 0", "$1\r\nc\r\n"),
+        ("LRANGE dst 0 -1", "*2\r\n$1\r\nc\r\n$1\r\na\r\n"),
+        ("BLMOVE nothing dst LEFT RIGHT 0.01", "*-1\r\n"),
+        ("BRPOPLPUSH nothing dst 0.01", "*-1\r\n"),
+        ("BLMOVE src dst UP RIGHT 0", "-ERR syntax error\r\n"),
+        ("BLMOVE src dst LEFT RIGHT x", "-ERR timeout is not a float or out of range\r\n"),
+        ("SET str x", "+OK\r\n"),
+        ("BLMOVE src str LEFT LEFT 0", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+        ("LLEN src", ":1\r\n"),
+        ("BLMOVE str dst LEFT LEFT 0", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+        ("RPUSH l2 1 2 3", ":3\r\n"),
+        ("BLMPOP 0 2 nothing l2 RIGHT COUNT 2", "*2\r\n$2\r\nl2\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n"),
+        ("BLMPOP 0.01 1 nothing LEFT", "*-1\r\n"),
+        ("BLMPOP 0 0 l2 LEFT", "-ERR numkeys should be greater than 0\r\n"),
+        ("BLMPOP x 1 l2 LEFT", "-ERR timeout is not a float or out of range\r\n"),
+        ("BLMPOP 0 1 l2 LEFT COUNT 0", "-ERR count should be greater than 0\r\n"),
+        ("BLMPOP 0 2 l2", "-ERR wrong number of arguments for 'blmpop' command\r\n"),
+        ("BLMPOP 0 2 l2 LEFT", "-ERR syntax error\r\n"),
+        ("ZADD z 1 a 2 b 3 c", ":3\r\n"),
+        ("BZPOPMIN z 0", "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"),
+        ("BZPOPMAX nothing z 0", "*3\r\n$1\r\nz\r\n$1\r\nc\r\n$1\r\n3\r\n"),
+        ("BZPOPMIN nothing 0.01", "*-1\r\n"),
+        ("BZMPOP 0 1 z MAX COUNT 5", "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"),
+        ("EXISTS z", ":0\r\n"),
+        ("BZMPOP 0.01 1 z MIN", "*-1\r\n"),
+        ("BZPOPMIN str 0", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+        ("BZMPOP 0 1 z BOTH", "-ERR syntax error\r\n"),
+    ]);
+}
+
+#[test]
+fn blmove_waits_and_moves_within_a_shard_and_across_shards() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    let src = &keys_on_shard("msrc", 0, 2, 1)[0];
+    for shard in 0..2 {
+        let dst = &keys_on_shard("mdst", shard, 2, 1)[0];
+        let mut w = Conn::open(s.port);
+        w.send(&["BLMOVE", src, dst, "RIGHT", "LEFT", "0"]);
+        wait_blocked(&mut probe, 1);
+        probe.int(&["RPUSH", src, "x", "y"]);
+        assert_eq!(w.frame(), b"$1\r\ny\r\n");
+        probe.expect(&["LRANGE", dst, "0", "-1"], "*1\r\n$1\r\ny\r\n");
+        probe.expect(&["LRANGE", src, "0", "-1"], "*1\r\n$1\r\nx\r\n");
+        probe.expect(&["DEL", src, dst], ":2\r\n");
+
+        // A destination of another type: the client gets WRONGTYPE and the
+        // element stays in the source.
+        probe.expect(&["SET", dst, "string"], "+OK\r\n");
+        w.send(&["BRPOPLPUSH", src, dst, "0"]);
+        wait_blocked(&mut probe, 1);
+        probe.int(&["RPUSH", src, "z"]);
+        assert_eq!(w.frame(), b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+        probe.expect(&["LRANGE", src, "0", "-1"], "*1\r\n$1\r\nz\r\n");
+        probe.expect(&["DEL", src, dst], ":2\r\n");
+    }
+}
+
+#[test]
+fn sorted_set_and_multi_pops_wake_on_a_push() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    let (k0, k1) = (&keys_on_shard("zw", 0, 2, 1)[0], &keys_on_shard("zw", 1, 2, 1)[0]);
+    let mut w = Conn::open(s.port);
+    w.send(&["BZPOPMAX", k0, k1, "0"]);
+    wait_blocked(&mut probe, 1);
+    probe.int(&["ZADD", k1, "1", "a", "2", "b"]);
+    assert_eq!(
+        String::from_utf8(w.frame()).unwrap(),
+        format!("*3\r\n${}\r\n{}\r\n$1\r\nb\r\n$1\r\n2\r\n", k1.len(), k1)
+    );
+
+    w.send(&["BZMPOP", "0", "2", k0, k1, "MIN", "COUNT", "10"]);
+    // k1 still holds `a`: served at once.
+    assert_eq!(
+        String::from_utf8(w.frame()).unwrap(),
+        format!("*2\r\n${}\r\n{}\r\n*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n", k1.len(), k1)
+    );
+    w.send(&["BLMPOP", "0", "2", k0, k1, "LEFT", "COUNT", "2"]);
+    wait_blocked(&mut probe, 1);
+    probe.int(&["RPUSH", k0, "p", "q", "r"]);
+    assert_eq!(
+        String::from_utf8(w.frame()).unwrap(),
+        format!("*2\r\n${}\r\n{}\r\n*2\r\n$1\r\np\r\n$1\r\nq\r\n", k0.len(), k0)
+    );
+    probe.expect(&["LLEN", k0], ":1\r\n");
+}

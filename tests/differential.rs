@@ -138,6 +138,10 @@ const ZSET_TEMPLATES: &[&str] = &[
     "ZSCAN K 0",
     "SET K V",
     "DEL K",
+    "EXISTS K",
+    "TYPE K",
+];
+
 /// List commands, with strings to collide with (pushes weighted up so the
 /// lists grow).
 const LIST_TEMPLATES: &[&str] = &[

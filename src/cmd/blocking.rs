@@ -8,11 +8,13 @@
 
 use bytes::Bytes;
 
+use super::lists;
 use super::zsets::{parse_mpop, serve_pop, PopShape};
 use super::{acl, command, flag::*, keys_after_numkeys, Command, Exec};
 use crate::resp::Reply;
-use crate::shard::blocking::{BlockSpec, Check, Served, WaitFor};
+use crate::shard::blocking::{BlockSpec, Check, CrossMove, Served, WaitFor};
 use crate::shard::ShardCtx;
+use crate::slot::shard_of_key;
 use crate::types::list::End;
 use crate::types::{List, ZSet};
 
@@ -20,6 +22,9 @@ use crate::types::{List, ZSet};
 pub static ARGS: &[(&str, &str)] = &[
     ("blpop", "key... timeout:double"),
     ("brpop", "key... timeout:double"),
+    ("blmove", "source:key destination:key wherefrom(LEFT|RIGHT) whereto(LEFT|RIGHT) timeout:double"),
+    ("brpoplpush", "source:key destination:key timeout:double"),
+    ("blmpop", "timeout:double numkeys:integer key... where(LEFT|RIGHT) [COUNT count:integer]"),
     ("bzpopmin", "key... timeout:double"),
     ("bzpopmax", "key... timeout:double"),
     ("bzmpop", "timeout:double numkeys:integer key... where(MIN|MAX) [COUNT count:integer]"),
@@ -29,6 +34,7 @@ pub static ARGS: &[(&str, &str)] = &[
 pub static KEY_FLAGS: &[(&str, &[&str])] = &[
     ("blpop", &["RW", "access", "delete"]),
     ("brpop", &["RW", "access", "delete"]),
+    ("blmpop", &["RW", "access", "delete"]),
     ("bzpopmin", &["RW", "access", "delete"]),
     ("bzpopmax", &["RW", "access", "delete"]),
     ("bzmpop", &["RW", "access", "delete"]),
@@ -74,53 +80,123 @@ fn list_ready(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8]) -> Check {
     list_check(ctx, key)
 }
 
-/// BLPOP/BRPOP's reply: `[key, element]`.
-fn pop_one(ctx: &mut ShardCtx, key: &[u8], end: End, reply: &mut Reply) -> Served {
-    let limits = ctx.limits().list;
-    let popped = match ctx.write::<List>(key) {
-        Ok(Some(l)) => l.pop(end, limits),
-        _ => None,
-    };
-    match popped {
-        Some(elem) => {
-            ctx.remove_if_empty(key);
-            reply.array(2);
-            reply.bulk(key);
-            reply.bulk(&elem);
-        }
-        // `ready` said otherwise; answer as an empty wait would.
-        None => reply.null_array(),
+fn serve_blpop(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8], reply: &mut Reply) -> Served {
+    list_pop(ctx, key, End::Head, lists::PopShape::KeyOne, reply);
+    Served::Replied
+}
+
+fn serve_brpop(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8], reply: &mut Reply) -> Served {
+    list_pop(ctx, key, End::Tail, lists::PopShape::KeyOne, reply);
+    Served::Replied
+}
+
+/// BLMPOP: `timeout numkeys key... LEFT|RIGHT [COUNT n]`, the timeout first.
+fn parse_blmpop(args: &[Bytes]) -> Result<WaitFor, String> {
+    let timeout = parse_timeout(&args[1])?;
+    let m = lists::parse_mpop(args, 2)?;
+    Ok(((3..3 + m.keys.len()).collect(), timeout))
+}
+
+fn serve_blmpop(ctx: &mut ShardCtx, args: &[Bytes], key: &[u8], reply: &mut Reply) -> Served {
+    match lists::parse_mpop(args, 2) {
+        Ok(m) => list_pop(ctx, key, m.end, lists::PopShape::KeyMany(m.count), reply),
+        Err(e) => reply.error(e),
     }
     Served::Replied
 }
 
-fn serve_blpop(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8], reply: &mut Reply) -> Served {
-    pop_one(ctx, key, End::Head, reply)
+/// Serves a list pop through the family's own serving function.
+fn list_pop(ctx: &mut ShardCtx, key: &[u8], end: End, shape: lists::PopShape, reply: &mut Reply) {
+    match lists::pop_reply(ctx, key, end, shape, reply) {
+        Ok(true) => {}
+        Ok(false) => reply.null_array(),
+        Err(e) => reply.error(e),
+    }
 }
 
-fn serve_brpop(ctx: &mut ShardCtx, _: &[Bytes], key: &[u8], reply: &mut Reply) -> Served {
-    pop_one(ctx, key, End::Tail, reply)
+/// BLMOVE's ends (`args[3]`, `args[4]`, checked before the timeout);
+/// BRPOPLPUSH's are fixed.
+fn move_ends(args: &[Bytes]) -> Result<(End, End), &'static str> {
+    if args.len() == 4 {
+        return Ok((End::Tail, End::Head));
+    }
+    Ok((lists::end_arg(&args[3])?, lists::end_arg(&args[4])?))
 }
 
-fn null_array(reply: &mut Reply) {
-    reply.null_array()
+fn parse_move(args: &[Bytes]) -> Result<WaitFor, String> {
+    move_ends(args)?;
+    Ok((vec![1], parse_timeout(&args[args.len() - 1])?))
 }
 
-static BLPOP: BlockSpec = BlockSpec {
-    parse: parse_keys_then_timeout,
+/// On the source's shard: the whole move when the destination is here
+/// too; else the pop, the push following on the destination's shard.
+fn serve_move(ctx: &mut ShardCtx, args: &[Bytes], src: &[u8], reply: &mut Reply) -> Served {
+    let (from, to) = match move_ends(args) {
+        Ok(ends) => ends,
+        Err(e) => {
+            reply.error(e);
+            return Served::Replied;
+        }
+    };
+    let dst = &args[2];
+    if shard_of_key(dst, ctx.shard.shards()) == ctx.shard.id {
+        match lists::move_reply(ctx, src, dst, from, to, reply) {
+            Ok(true) => {}
+            Ok(false) => reply.null(),
+            Err(e) => reply.error(e),
+        }
+        return Served::Replied;
+    }
+    let limits = ctx.limits().list;
+    let popped = ctx.write::<List>(src).ok().flatten().and_then(|l| l.pop(from, limits));
+    ctx.remove_if_empty(src);
+    match popped {
+        Some(elem) => Served::Popped(elem),
+        None => {
+            reply.null();
+            Served::Replied
+        }
+    }
+}
+
+fn push_moved(ctx: &mut ShardCtx, args: &[Bytes], elem: Vec<u8>, reply: &mut Reply) -> Option<Vec<u8>> {
+    let to = move_ends(args).map_or(End::Head, |(_, to)| to);
+    let limits = ctx.limits().list;
+    match ctx.write_or_create(&args[2], List::new) {
+        Ok(list) => {
+            list.push(to, &[&elem], limits);
+            reply.bulk(&elem);
+            None
+        }
+        Err(e) => {
+            reply.error(e);
+            Some(elem)
+        }
+    }
+}
+
+fn restore_moved(ctx: &mut ShardCtx, args: &[Bytes], elem: Vec<u8>) {
+    let from = move_ends(args).map_or(End::Tail, |(from, _)| from);
+    let limits = ctx.limits().list;
+    if let Ok(list) = ctx.write_or_create(&args[1], List::new) {
+        list.push(from, &[&elem], limits);
+    }
+}
+
+static BLMPOP: BlockSpec = BlockSpec { parse: parse_blmpop, ready: list_ready, serve: serve_blmpop, finish: None };
+
+static BLMOVE: BlockSpec = BlockSpec {
+    parse: parse_move,
     ready: list_ready,
-    serve: serve_blpop,
-    timeout_reply: null_array,
-    finish: None,
+    serve: serve_move,
+    finish: Some(CrossMove { dst_at: 2, push: push_moved, restore: restore_moved }),
 };
 
-static BRPOP: BlockSpec = BlockSpec {
-    parse: parse_keys_then_timeout,
-    ready: list_ready,
-    serve: serve_brpop,
-    timeout_reply: null_array,
-    finish: None,
-};
+static BLPOP: BlockSpec =
+    BlockSpec { parse: parse_keys_then_timeout, ready: list_ready, serve: serve_blpop, finish: None };
+
+static BRPOP: BlockSpec =
+    BlockSpec { parse: parse_keys_then_timeout, ready: list_ready, serve: serve_brpop, finish: None };
 
 // --- Sorted sets -----------------------------------------------------------------
 
@@ -167,24 +243,13 @@ fn serve_bzmpop(ctx: &mut ShardCtx, args: &[Bytes], key: &[u8], reply: &mut Repl
     }
 }
 
-static BZPOPMIN: BlockSpec = BlockSpec {
-    parse: parse_keys_then_timeout,
-    ready: zset_ready,
-    serve: serve_bzpopmin,
-    timeout_reply: null_array,
-    finish: None,
-};
+static BZPOPMIN: BlockSpec =
+    BlockSpec { parse: parse_keys_then_timeout, ready: zset_ready, serve: serve_bzpopmin, finish: None };
 
-static BZPOPMAX: BlockSpec = BlockSpec {
-    parse: parse_keys_then_timeout,
-    ready: zset_ready,
-    serve: serve_bzpopmax,
-    timeout_reply: null_array,
-    finish: None,
-};
+static BZPOPMAX: BlockSpec =
+    BlockSpec { parse: parse_keys_then_timeout, ready: zset_ready, serve: serve_bzpopmax, finish: None };
 
-static BZMPOP: BlockSpec =
-    BlockSpec { parse: parse_bzmpop, ready: zset_ready, serve: serve_bzmpop, timeout_reply: null_array, finish: None };
+static BZMPOP: BlockSpec = BlockSpec { parse: parse_bzmpop, ready: zset_ready, serve: serve_bzmpop, finish: None };
 
 /// BLMPOP and BZMPOP's keys: a numkeys argument after the timeout.
 fn keys_after_timeout(args: &[Bytes]) -> Vec<usize> {
@@ -219,6 +284,43 @@ pub static COMMANDS: &[Command] = &[
         "O(N) where N is the number of provided keys.",
         "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
     ),
+    command(
+        "blmove",
+        6,
+        BLOCK_WRITE | DENYOOM,
+        acl::LIST,
+        (1, 2, 1),
+        Exec::Blocking(&BLMOVE),
+        "list",
+        "6.2.0",
+        "O(1)",
+        "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.",
+    ),
+    command(
+        "brpoplpush",
+        4,
+        BLOCK_WRITE | DENYOOM,
+        acl::LIST,
+        (1, 2, 1),
+        Exec::Blocking(&BLMOVE),
+        "list",
+        "2.2.0",
+        "O(1)",
+        "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.",
+    ),
+    command(
+        "blmpop",
+        -5,
+        BLOCK_WRITE,
+        acl::LIST,
+        (0, 0, 0),
+        Exec::Blocking(&BLMPOP),
+        "list",
+        "7.0.0",
+        "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
+        "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+    )
+    .keys_from(keys_after_timeout),
     command(
         "bzpopmin",
         -3,

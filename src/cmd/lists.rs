@@ -324,7 +324,7 @@ fn int_at_least(arg: &[u8], min: i64, msg: &'static str) -> Result<i64, &'static
 }
 
 /// `LEFT` or `RIGHT` (`getListPositionFromObjectOrReply`).
-fn end_arg(arg: &[u8]) -> Result<End, &'static str> {
+pub(crate) fn end_arg(arg: &[u8]) -> Result<End, &'static str> {
     if arg.eq_ignore_ascii_case(b"left") {
         Ok(End::Head)
     } else if arg.eq_ignore_ascii_case(b"right") {

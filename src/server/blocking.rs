@@ -154,24 +154,38 @@ impl Blocked {
             Some(Outcome::Reply(out)) => out,
             Some(Outcome::Popped(elem)) => self.push_popped(elem).await,
             Some(Outcome::Unblocked { error: true }) => self.cx.error(UNBLOCKED),
-            Some(Outcome::Unblocked { error: false }) | None => self.cx.encode(|r| (self.spec.timeout_reply)(r)),
+            // Every blocking command, BLMOVE too, times out with a null
+            // array (Redis's `replyToBlockedClientTimedOut`).
+            Some(Outcome::Unblocked { error: false }) | None => self.cx.encode(|r| r.null_array()),
         }
     }
 
     /// BLMOVE across shards: the element was popped on the source's shard;
     /// push it on the destination's and reply.
     async fn push_popped(&self, elem: Vec<u8>) -> Vec<u8> {
-        let Some((dst_at, push)) = self.spec.finish else {
+        let Some(mv) = &self.spec.finish else {
             return self.cx.error("ERR internal blocking error");
         };
+        let (push, restore) = (mv.push, mv.restore);
         let args = self.waiter.args.clone();
-        let (proto, shard) = (self.cx.proto, self.cx.shard_of(&args[dst_at]));
+        let (proto, shard) = (self.cx.proto, self.cx.shard_of(&args[mv.dst_at]));
         let step = self.cx.on(shard, move |ctx| {
             let mut buf = Vec::new();
-            push(ctx, &args, elem, &mut Reply::new(&mut buf, proto));
-            buf
+            let back = push(ctx, &args, elem, &mut Reply::new(&mut buf, proto));
+            (buf, back, args)
         });
-        step.await.unwrap_or_else(|e| self.cx.error(e))
+        let (out, back, args) = match step.await {
+            Ok(done) => done,
+            Err(e) => return self.cx.error(e),
+        };
+        if let Some(elem) = back {
+            // Not lost: back to the source, and the client gets the error.
+            let source = self.cx.shard_of(&args[1]);
+            if let Err(e) = self.cx.on(source, move |ctx| restore(ctx, &args, elem)).await {
+                return self.cx.error(e);
+            }
+        }
+        out
     }
 
     async fn unregister(&mut self) {

@@ -49,20 +49,26 @@ pub struct BlockSpec {
     /// the non-blocking command would. What it returns goes to the client.
     pub serve: fn(&mut ShardCtx, &[Bytes], &[u8], &mut Reply) -> Served,
 
-    /// The reply when the wait ends unserved (timeout, CLIENT UNBLOCK):
-    /// a null array for the pops, a null bulk for BLMOVE.
-    pub timeout_reply: fn(&mut Reply),
-    /// BLMOVE: the destination's argument index and how to push a popped
-    /// element there and reply, when it is on another shard than the source.
-    pub finish: Option<(usize, PushPopped)>,
+    /// BLMOVE: how to finish a move whose destination is on another shard
+    /// than the source.
+    pub finish: Option<CrossMove>,
 }
 
 /// The positions of the keys a command waits on, and its timeout in
 /// milliseconds (0 = forever).
 pub type WaitFor = (Vec<usize>, u64);
 
-/// Pushes an element popped on another shard to the destination and replies.
-pub type PushPopped = fn(&mut ShardCtx, &[Bytes], Vec<u8>, &mut Reply);
+/// The second half of a move between shards (BLMOVE, BRPOPLPUSH).
+pub struct CrossMove {
+    /// The destination's argument index.
+    pub dst_at: usize,
+    /// On the destination's shard: pushes the element and replies; gives
+    /// it back if it cannot (the destination now holds another type; the
+    /// reply is then the error).
+    pub push: fn(&mut ShardCtx, &[Bytes], Vec<u8>, &mut Reply) -> Option<Vec<u8>>,
+    /// On the source's shard: puts a given-back element where it came from.
+    pub restore: fn(&mut ShardCtx, &[Bytes], Vec<u8>),
+}
 
 /// What a key offers a blocked command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
