@@ -58,6 +58,9 @@ pub struct BlockSpec {
 /// milliseconds (0 = forever).
 pub type WaitFor = (Vec<usize>, u64);
 
+/// Pushes a moved element and replies; the element back if it could not.
+pub type PushMoved = fn(&mut ShardCtx, &[Bytes], Vec<u8>, &mut Reply) -> Option<Vec<u8>>;
+
 /// The second half of a move between shards (BLMOVE, BRPOPLPUSH).
 pub struct CrossMove {
     /// The destination's argument index.
@@ -65,7 +68,7 @@ pub struct CrossMove {
     /// On the destination's shard: pushes the element and replies; gives
     /// it back if it cannot (the destination now holds another type; the
     /// reply is then the error).
-    pub push: fn(&mut ShardCtx, &[Bytes], Vec<u8>, &mut Reply) -> Option<Vec<u8>>,
+    pub push: PushMoved,
     /// On the source's shard: puts a given-back element where it came from.
     pub restore: fn(&mut ShardCtx, &[Bytes], Vec<u8>),
 }
