@@ -71,6 +71,7 @@ pub struct Config {
     /// Collection encoding thresholds (Redis's `*-max-listpack-*`), see
     /// [`crate::types::Limits`].
     pub list_max_listpack_size: i32,
+    pub list_compress_depth: u32,
     pub hash_max_listpack_entries: usize,
     pub hash_max_listpack_value: usize,
     pub set_max_intset_entries: usize,
@@ -227,6 +228,7 @@ impl Config {
             auto_aof_rewrite_percentage: 0,
             auto_aof_rewrite_min_size: 0,
             list_max_listpack_size: 0,
+            list_compress_depth: 0,
             hash_max_listpack_entries: 0,
             hash_max_listpack_value: 0,
             set_max_intset_entries: 0,

@@ -452,6 +452,13 @@ pub static SETTINGS: &[Setting] = &[
         kind: int_field!(list_max_listpack_size, INT_MIN, INT_MAX),
     },
     Setting {
+        name: "list-compress-depth",
+        doc: "Quicklist nodes kept uncompressed at each end (accepted for redis.conf compatibility; shardis does not compress list nodes yet).",
+        default: "0",
+        flags: Flags::MUTABLE,
+        kind: int_field!(list_compress_depth, 0, INT_MAX),
+    },
+    Setting {
         name: "hash-max-listpack-entries",
         doc: "A hash with more fields than this leaves the compact listpack encoding.",
         default: "128",
