@@ -195,7 +195,7 @@ const NAN_OR_INF: &str = "ERR increment would produce NaN or Infinity";
 /// how many fields are new. An unpaired field is an arity error, checked
 /// before the key's type.
 fn set_pairs(ctx: &mut ShardCtx, args: &[Bytes], name: &str) -> Result<usize, String> {
-    if args.len().is_multiple_of(2) {
+    if !args.len().is_multiple_of(2) {
         return Err(format!("ERR wrong number of arguments for '{name}' command"));
     }
     let limits = ctx.limits().hash;
