@@ -372,11 +372,17 @@ fn hrandfield_and_hscan_errors_and_fixed_replies() {
             ("HRANDFIELD K 4611686018427387903 WITHVALUES", &bulks(&["a", "1", "b", "2", "c", "3"])),
             // A small hash is scanned whole, whatever the cursor and COUNT.
             ("HSCAN K 0", "*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n"),
-            ("HSCAN K 123 COUNT 1", "*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n"),
+            (
+                "HSCAN K 123 COUNT 1",
+                "*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n",
+            ),
             ("HSCAN K 0 MATCH [ab] count 5", "*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"),
             ("HSCAN K 0 MATCH 1", "*2\r\n$1\r\n0\r\n*0\r\n"),
             ("HSCAN K 0 MATCH * MATCH c", "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n"),
-            ("HSCAN K 18446744073709551615", "*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n"),
+            (
+                "HSCAN K 18446744073709551615",
+                "*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n",
+            ),
             ("HSCAN K 18446744073709551616", "-ERR invalid cursor\r\n"),
             // strtoul's reading: a sign is allowed, and a minus wraps.
             ("HSCAN K -1 MATCH c", "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n"),
@@ -434,11 +440,17 @@ fn resp3_shapes() {
                 (&["HVALS", key], "*2\r\n$1\r\nv\r\n$1\r\nw\r\n"),
                 (&["HMGET", key, "f", "x"], "*2\r\n$1\r\nv\r\n_\r\n"),
                 (&["HRANDFIELD", key, "5"], "*2\r\n$1\r\nf\r\n$1\r\ng\r\n"),
-                (&["HRANDFIELD", key, "5", "WITHVALUES"], "*2\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n*2\r\n$1\r\ng\r\n$1\r\nw\r\n"),
+                (
+                    &["HRANDFIELD", key, "5", "WITHVALUES"],
+                    "*2\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n*2\r\n$1\r\ng\r\n$1\r\nw\r\n",
+                ),
                 (&["HINCRBYFLOAT", key, "n", "1.5"], "$3\r\n1.5\r\n"),
                 (&["HSCAN", key, "0", "MATCH", "n"], "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n"),
                 (&["HDEL", key, "f", "g"], ":2\r\n"),
-                (&["HRANDFIELD", key, "-2", "WITHVALUES"], "*2\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n"),
+                (
+                    &["HRANDFIELD", key, "-2", "WITHVALUES"],
+                    "*2\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n",
+                ),
             ]),
         );
     }
@@ -538,8 +550,10 @@ fn a_thousand_fields() {
             let mut matched = BTreeSet::new();
             let mut cursor = 0u64;
             loop {
-                let (next, items) =
-                    scan_reply(&call(&mut s, &["HSCAN", &key, &cursor.to_string(), "MATCH", "field:9?", "COUNT", "50"]));
+                let (next, items) = scan_reply(&call(
+                    &mut s,
+                    &["HSCAN", &key, &cursor.to_string(), "MATCH", "field:9?", "COUNT", "50"],
+                ));
                 for pair in items.chunks(2) {
                     matched.insert(pair[0].clone());
                 }
@@ -563,7 +577,9 @@ fn hrandfield_properties() {
             let mut s = connect(port);
             call(&mut s, &["DEL", &key]);
             fill(&mut s, &key, n);
-            let is_field = |f: &[u8]| f.starts_with(b"field:") && std::str::from_utf8(&f[6..]).unwrap().parse::<usize>().unwrap() < n;
+            let is_field = |f: &[u8]| {
+                f.starts_with(b"field:") && std::str::from_utf8(&f[6..]).unwrap().parse::<usize>().unwrap() < n
+            };
             // No count: one field.
             for _ in 0..20 {
                 let f = call(&mut s, &["HRANDFIELD", &key]);

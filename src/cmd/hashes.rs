@@ -504,7 +504,10 @@ mod tests {
             Err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807".into())
         );
         assert_eq!(p(&["hrandfield", "k", "-9223372036854775807"]), Ok((-i64::MAX, false)));
-        assert_eq!(p(&["hrandfield", "k", "4611686018427387904", "withvalues"]), Err("ERR value is out of range".into()));
+        assert_eq!(
+            p(&["hrandfield", "k", "4611686018427387904", "withvalues"]),
+            Err("ERR value is out of range".into())
+        );
         assert_eq!(p(&["hrandfield", "k", "4611686018427387903", "withvalues"]), Ok((i64::MAX / 2, true)));
     }
 
