@@ -271,3 +271,51 @@ fn random_list_commands_match_redis() {
         run(seed, 3000, LIST_TEMPLATES);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Hashes: fields and values from VALUES (at most 10 fields, all short), so
+// every hash stays a listpack on both servers and HGETALL/HKEYS/HVALS,
+// HSCAN and a whole-hash HRANDFIELD come in the same (insertion) order.
+// Strings share the keys for WRONGTYPE.
+
+const HASH_TEMPLATES: &[&str] = &[
+    "HSET K V V",
+    "HSET K V V V V",
+    "HSET K V V V",
+    "HMSET K V V V V",
+    "HSETNX K V V",
+    "HGET K V",
+    "HMGET K V V V",
+    "HDEL K V",
+    "HDEL K V V V",
+    "HLEN K",
+    "HSTRLEN K V",
+    "HEXISTS K V",
+    "HKEYS K",
+    "HVALS K",
+    "HGETALL K",
+    "HINCRBY K V I",
+    "HINCRBY K V V",
+    "HINCRBYFLOAT K V V",
+    "HINCRBYFLOAT K V I",
+    "HRANDFIELD K 20",
+    "HRANDFIELD K 20 WITHVALUES",
+    "HRANDFIELD K 0",
+    "HSCAN K 0",
+    "HSCAN K 0 MATCH *1* COUNT 2",
+    "HSCAN K I",
+    "SET K V",
+    "GET K",
+    "DEL K",
+    "TYPE K",
+    "EXISTS K K",
+    "RENAME K K",
+    "COPY K K",
+];
+
+#[test]
+fn random_hash_commands_match_redis() {
+    for seed in 1..=4 {
+        run(seed, 3000, HASH_TEMPLATES);
+    }
+}

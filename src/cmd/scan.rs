@@ -39,24 +39,29 @@ impl ScanOptions {
 /// The names `TYPE` reports, which SCAN's TYPE option accepts.
 const TYPE_NAMES: &[&str] = &["string", "list", "set", "zset", "hash", "stream"];
 
-/// A cursor as Redis reads it with C's `strtoul`: an optional sign, then
-/// decimal digits that fit 64 bits; a negative one wraps (`-1` is the
-/// largest cursor) and the empty string is 0. No leading space.
+/// A cursor as Redis's `parseScanCursorOrReply` reads it with `strtoul`:
+/// an optional sign and decimal digits up to the end (or a NUL), no
+/// leading space, within 64 bits; a minus wraps (`-1` is `2^64 - 1`) and
+/// an empty string is 0.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, &'static str> {
     const INVALID: &str = "ERR invalid cursor";
-    if arg.is_empty() {
-        return Ok(0);
-    }
-    let (neg, digits) = match arg[0] {
-        b'-' => (true, &arg[1..]),
-        b'+' => (false, &arg[1..]),
+    let arg = super::c_text(arg, usize::MAX);
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
         _ => (false, arg),
     };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(INVALID);
+    if digits.is_empty() {
+        // No number at all: strtoul stops at the start, valid only if empty.
+        return if arg.is_empty() { Ok(0) } else { Err(INVALID) };
     }
-    let n = digits.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')));
-    let n = n.ok_or(INVALID)?;
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return Err(INVALID);
+        }
+        n = n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d - b'0'))).ok_or(INVALID)?;
+    }
     Ok(if neg { n.wrapping_neg() } else { n })
 }
 
@@ -123,12 +128,16 @@ mod tests {
         assert_eq!(parse_options(&opts(&["TYPE", "Hash"]), Target::Keyspace).unwrap().kind, Some("hash"));
         assert_eq!(parse_options(&opts(&["COUNT", "0"]), Target::Keyspace).unwrap_err(), err::SYNTAX);
         assert_eq!(parse_options(&opts(&["COUNT", "x"]), Target::Keyspace).unwrap_err(), err::NOT_INT);
-        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
-        assert_eq!(parse_cursor(b"+5"), Ok(5));
-        assert_eq!(parse_cursor(b""), Ok(0));
-        assert_eq!(parse_cursor(b" 5"), Err("ERR invalid cursor"));
-        assert_eq!(parse_cursor(b"-"), Err("ERR invalid cursor"));
-        assert_eq!(parse_cursor(b"18446744073709551616"), Err("ERR invalid cursor"));
         assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
+        // strtoul's reading, as Redis 7.0-7.2 use it.
+        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(parse_cursor(b"-18446744073709551615"), Ok(1));
+        assert_eq!(parse_cursor(b"+3"), Ok(3));
+        assert_eq!(parse_cursor(b"-0"), Ok(0));
+        assert_eq!(parse_cursor(b""), Ok(0));
+        assert_eq!(parse_cursor(b"7\0x"), Ok(7));
+        for bad in [&b"-"[..], b"+", b" 1", b"1 ", b"x", b"0x1", b"18446744073709551616", b"-18446744073709551616"] {
+            assert_eq!(parse_cursor(bad), Err("ERR invalid cursor"), "{:?}", bad);
+        }
     }
 }
