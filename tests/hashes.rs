@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::oracle::{connect, encode, keys_on_shard, read_frames, read_n, send_lenient, Esc, Pair};
+use common::oracle::{connect, encode, keys_on_shard, read_frames, send_lenient, Esc, Pair};
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
@@ -65,19 +65,6 @@ fn on_each_shard(p: &Pair, script: &[(&str, &str)]) {
             })
             .collect();
         p.session_raw(&steps);
-    }
-}
-
-/// Like `Pair::session_raw`, in RESP3 (after `HELLO 3`).
-fn session_resp3(p: &Pair, list: &[(Vec<u8>, Vec<u8>)]) {
-    for (name, port) in p.ports() {
-        let mut s = connect(port);
-        send_lenient(&mut s, &encode(&["HELLO", "3"]));
-        read_frames(&mut s, 1);
-        for (req, want) in list {
-            send_lenient(&mut s, req);
-            assert_eq!(Esc(read_n(&mut s, want.len())), Esc(want.clone()), "{} answered {:?}", name, Esc(req.clone()));
-        }
     }
 }
 
@@ -425,34 +412,28 @@ fn resp3_shapes() {
     let p = Pair::start(&[]);
     let [a, b] = two_keys();
     for key in [a.as_str(), b.as_str()] {
-        session_resp3(
-            &p,
-            &steps(&[
-                (&["DEL", key], ":0\r\n"),
-                (&["HGETALL", key], "%0\r\n"),
-                (&["HKEYS", key], "*0\r\n"),
-                (&["HGET", key, "f"], "_\r\n"),
-                (&["HRANDFIELD", key], "_\r\n"),
-                (&["HRANDFIELD", key, "2"], "*0\r\n"),
-                (&["HSET", key, "f", "v", "g", "w"], ":2\r\n"),
-                (&["HGETALL", key], "%2\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\ng\r\n$1\r\nw\r\n"),
-                (&["HKEYS", key], "*2\r\n$1\r\nf\r\n$1\r\ng\r\n"),
-                (&["HVALS", key], "*2\r\n$1\r\nv\r\n$1\r\nw\r\n"),
-                (&["HMGET", key, "f", "x"], "*2\r\n$1\r\nv\r\n_\r\n"),
-                (&["HRANDFIELD", key, "5"], "*2\r\n$1\r\nf\r\n$1\r\ng\r\n"),
-                (
-                    &["HRANDFIELD", key, "5", "WITHVALUES"],
-                    "*2\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n*2\r\n$1\r\ng\r\n$1\r\nw\r\n",
-                ),
-                (&["HINCRBYFLOAT", key, "n", "1.5"], "$3\r\n1.5\r\n"),
-                (&["HSCAN", key, "0", "MATCH", "n"], "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n"),
-                (&["HDEL", key, "f", "g"], ":2\r\n"),
-                (
-                    &["HRANDFIELD", key, "-2", "WITHVALUES"],
-                    "*2\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n",
-                ),
-            ]),
-        );
+        p.session_resp3_raw(&steps(&[
+            (&["DEL", key], ":0\r\n"),
+            (&["HGETALL", key], "%0\r\n"),
+            (&["HKEYS", key], "*0\r\n"),
+            (&["HGET", key, "f"], "_\r\n"),
+            (&["HRANDFIELD", key], "_\r\n"),
+            (&["HRANDFIELD", key, "2"], "*0\r\n"),
+            (&["HSET", key, "f", "v", "g", "w"], ":2\r\n"),
+            (&["HGETALL", key], "%2\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\ng\r\n$1\r\nw\r\n"),
+            (&["HKEYS", key], "*2\r\n$1\r\nf\r\n$1\r\ng\r\n"),
+            (&["HVALS", key], "*2\r\n$1\r\nv\r\n$1\r\nw\r\n"),
+            (&["HMGET", key, "f", "x"], "*2\r\n$1\r\nv\r\n_\r\n"),
+            (&["HRANDFIELD", key, "5"], "*2\r\n$1\r\nf\r\n$1\r\ng\r\n"),
+            (&["HRANDFIELD", key, "5", "WITHVALUES"], "*2\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n*2\r\n$1\r\ng\r\n$1\r\nw\r\n"),
+            (&["HINCRBYFLOAT", key, "n", "1.5"], "$3\r\n1.5\r\n"),
+            (&["HSCAN", key, "0", "MATCH", "n"], "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n"),
+            (&["HDEL", key, "f", "g"], ":2\r\n"),
+            (
+                &["HRANDFIELD", key, "-2", "WITHVALUES"],
+                "*2\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n*2\r\n$1\r\nn\r\n$3\r\n1.5\r\n",
+            ),
+        ]));
     }
 }
 

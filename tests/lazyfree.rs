@@ -3,9 +3,9 @@
 //! elements to a background thread, which INFO counts; the shard answers
 //! other clients meanwhile.
 
-mod common;
 #[path = "common/blackbox.rs"]
 mod blackbox;
+mod common;
 
 use std::time::{Duration, Instant};
 

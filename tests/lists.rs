@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::oracle::{connect, encode, keys_on_shard, read_frames, read_n, send_lenient, Esc, Pair};
+use common::oracle::{connect, encode, keys_on_shard, read_n, send_lenient, Esc, Pair};
 
 const SYNTAX: &str = "-ERR syntax error\r\n";
 const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
@@ -65,19 +65,6 @@ fn shardis_session(p: &Pair, steps: &[(&str, &str)]) {
         let req = encode(&cmd.split(' ').collect::<Vec<_>>());
         send_lenient(&mut s, &req);
         assert_eq!(Esc(read_n(&mut s, want.len())), Esc(want.as_bytes().to_vec()), "shardis answered {:?}", cmd);
-    }
-}
-
-/// `steps` in RESP3, after a HELLO 3 whose reply (server details) is skipped.
-fn resp3_session(p: &Pair, steps: &[(&str, &str)]) {
-    for (name, port) in p.ports() {
-        let mut s = connect(port);
-        send_lenient(&mut s, &encode(&["HELLO", "3"]));
-        read_frames(&mut s, 1);
-        for (cmd, want) in steps {
-            send_lenient(&mut s, &encode(&cmd.split(' ').collect::<Vec<_>>()));
-            assert_eq!(Esc(read_n(&mut s, want.len())), Esc(want.as_bytes().to_vec()), "{} answered {:?}", name, cmd);
-        }
     }
 }
 
@@ -151,25 +138,22 @@ fn pop_replies_and_count() {
 #[test]
 fn resp3_nulls() {
     let p = Pair::start(&[]);
-    resp3_session(
-        &p,
-        &[
-            ("DEL l", ":0\r\n"),
-            ("LPOP l", "_\r\n"),
-            ("RPOP l 2", "_\r\n"),
-            ("LPOP l 0", "_\r\n"),
-            ("LINDEX l 0", "_\r\n"),
-            ("LPOS l a", "_\r\n"),
-            ("LPOS l a COUNT 0", EMPTY),
-            ("LMOVE l d LEFT RIGHT", "_\r\n"),
-            ("RPOPLPUSH l d", "_\r\n"),
-            ("LMPOP 1 l LEFT", "_\r\n"),
-            ("RPUSH l a", ":1\r\n"),
-            ("LINDEX l 3", "_\r\n"),
-            ("LPOS l b", "_\r\n"),
-            ("LMPOP 1 l RIGHT COUNT 3", "*2\r\n$1\r\nl\r\n*1\r\n$1\r\na\r\n"),
-        ],
-    );
+    p.session_resp3(&[
+        ("DEL l", ":0\r\n"),
+        ("LPOP l", "_\r\n"),
+        ("RPOP l 2", "_\r\n"),
+        ("LPOP l 0", "_\r\n"),
+        ("LINDEX l 0", "_\r\n"),
+        ("LPOS l a", "_\r\n"),
+        ("LPOS l a COUNT 0", EMPTY),
+        ("LMOVE l d LEFT RIGHT", "_\r\n"),
+        ("RPOPLPUSH l d", "_\r\n"),
+        ("LMPOP 1 l LEFT", "_\r\n"),
+        ("RPUSH l a", ":1\r\n"),
+        ("LINDEX l 3", "_\r\n"),
+        ("LPOS l b", "_\r\n"),
+        ("LMPOP 1 l RIGHT COUNT 3", "*2\r\n$1\r\nl\r\n*1\r\n$1\r\na\r\n"),
+    ]);
 }
 
 #[test]

@@ -9,7 +9,7 @@
 mod common;
 
 use common::oracle::{
-    connect, encode, frame_len, keys_on_shard, read_frames, read_n, send_lenient, with_a_list, Esc, Pair, Rng,
+    connect, encode, frame_len, keys_on_shard, read_frames, send_lenient, with_a_list, Esc, Pair, Rng,
 };
 
 const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
@@ -29,19 +29,6 @@ fn bulk(v: &str) -> String {
 /// Steps of (arguments, exact reply).
 fn steps(list: &[(&[&str], &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
     list.iter().map(|(args, reply)| (encode(args), reply.as_bytes().to_vec())).collect()
-}
-
-/// Like `Pair::session_raw`, in RESP3 (after `HELLO 3`).
-fn session_resp3(p: &Pair, list: &[(Vec<u8>, Vec<u8>)]) {
-    for (name, port) in p.ports() {
-        let mut s = connect(port);
-        send_lenient(&mut s, &encode(&["HELLO", "3"]));
-        read_frames(&mut s, 1);
-        for (req, want) in list {
-            send_lenient(&mut s, req);
-            assert_eq!(Esc(read_n(&mut s, want.len())), Esc(want.clone()), "{} answered {:?}", name, Esc(req.clone()));
-        }
-    }
 }
 
 #[test]
@@ -309,7 +296,7 @@ fn lcs_on_one_shard_and_across_shards() {
     let b = keys_on_shard("lcs:b", 1, 2, 1);
     for (k1, k2) in [(&a[0], &a[1]), (&a[0], &b[0]), (&b[0], &a[1])] {
         p.session_raw(&lcs_cases(k1, k2, "*4"));
-        session_resp3(&p, &lcs_cases(k1, k2, "%2"));
+        p.session_resp3_raw(&lcs_cases(k1, k2, "%2"));
     }
     p.session_raw(&steps(&[(&["SET", "same", "abc"], "+OK\r\n"), (&["LCS", "same", "same", "LEN"], ":3\r\n")]));
     // A key of another type: LCS's own error, before the options.

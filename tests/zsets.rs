@@ -12,22 +12,6 @@ use std::collections::HashMap;
 
 use common::oracle::{connect, encode, keys_on_shard, read_frames, send_lenient, Esc, Pair};
 
-/// Runs `steps` like `Pair::session`, after switching each connection to
-/// RESP3.
-fn resp3_session(p: &Pair, steps: &[(&str, &str)]) {
-    for (name, port) in p.ports() {
-        let mut s = connect(port);
-        send_lenient(&mut s, &encode(&["HELLO", "3"]));
-        read_frames(&mut s, 1);
-        for (cmd, want) in steps {
-            let req = encode(&cmd.split(' ').collect::<Vec<_>>());
-            send_lenient(&mut s, &req);
-            let got = read_frames(&mut s, 1).remove(0);
-            assert_eq!(Esc(got), Esc(want.as_bytes().to_vec()), "{} answered {}", name, cmd);
-        }
-    }
-}
-
 /// One command on one server, its reply frame.
 fn call(port: u16, args: &[&str]) -> Vec<u8> {
     let mut s = connect(port);
@@ -336,51 +320,42 @@ fn zpop_and_zmpop() {
 #[test]
 fn resp3_shapes() {
     let p = Pair::start(&[]);
-    resp3_session(
-        &p,
-        &[
-            ("FLUSHALL", "+OK\r\n"),
-            ("ZADD z 1 a 2.5 b 3 c", ":3\r\n"),
-            ("ZRANGE z 0 -1", "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"),
-            (
-                "ZRANGE z 0 -1 WITHSCORES",
-                "*3\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\nc\r\n,3\r\n",
-            ),
-            ("ZRANGE z 0 -1 BYSCORE REV WITHSCORES", "*0\r\n"),
-            (
-                "ZRANGEBYSCORE z -inf +inf WITHSCORES",
-                "*3\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\nc\r\n,3\r\n",
-            ),
-            ("ZREVRANGE z 0 0 WITHSCORES", "*1\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
-            ("ZRANGE nokey 0 -1 WITHSCORES", "*0\r\n"),
-            ("ZSCORE z b", ",2.5\r\n"),
-            ("ZSCORE z nope", "_\r\n"),
-            ("ZMSCORE z a nope", "*2\r\n,1\r\n_\r\n"),
-            ("ZINCRBY z 1 a", ",2\r\n"),
-            ("ZADD z INCR 1 a", ",3\r\n"),
-            ("ZADD z XX INCR 1 nope", "_\r\n"),
-            ("ZRANK z nope", "_\r\n"),
-            ("ZUNION 2 z z WITHSCORES", "*3\r\n*2\r\n$1\r\nb\r\n,5\r\n*2\r\n$1\r\na\r\n,6\r\n*2\r\n$1\r\nc\r\n,6\r\n"),
-            ("ZINTER 1 z WITHSCORES", "*3\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\na\r\n,3\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
-            ("ZDIFF 1 z WITHSCORES", "*3\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\na\r\n,3\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
-            ("ZUNION 1 z", "*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nc\r\n"),
-            (
-                "ZRANDMEMBER z 5 WITHSCORES",
-                "*3\r\n*2\r\n$1\r\nc\r\n,3\r\n*2\r\n$1\r\na\r\n,3\r\n*2\r\n$1\r\nb\r\n,2.5\r\n",
-            ),
-            ("ZRANDMEMBER nokey", "_\r\n"),
-            ("ZRANDMEMBER nokey 2 WITHSCORES", "*0\r\n"),
-            ("ZPOPMIN z", "*2\r\n$1\r\nb\r\n,2.5\r\n"),
-            ("ZPOPMIN z 1", "*1\r\n*2\r\n$1\r\na\r\n,3\r\n"),
-            ("ZPOPMAX z 5", "*1\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
-            ("ZPOPMIN nokey", "*0\r\n"),
-            ("ZPOPMIN nokey 2", "*0\r\n"),
-            ("ZADD z 1 a 2 b", ":2\r\n"),
-            ("ZMPOP 1 z MIN COUNT 2", "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2\r\n"),
-            ("ZMPOP 1 z MIN", "_\r\n"),
-            ("ZSCAN nokey 0", "*2\r\n$1\r\n0\r\n*0\r\n"),
-        ],
-    );
+    p.session_resp3(&[
+        ("FLUSHALL", "+OK\r\n"),
+        ("ZADD z 1 a 2.5 b 3 c", ":3\r\n"),
+        ("ZRANGE z 0 -1", "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"),
+        ("ZRANGE z 0 -1 WITHSCORES", "*3\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
+        ("ZRANGE z 0 -1 BYSCORE REV WITHSCORES", "*0\r\n"),
+        (
+            "ZRANGEBYSCORE z -inf +inf WITHSCORES",
+            "*3\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\nc\r\n,3\r\n",
+        ),
+        ("ZREVRANGE z 0 0 WITHSCORES", "*1\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
+        ("ZRANGE nokey 0 -1 WITHSCORES", "*0\r\n"),
+        ("ZSCORE z b", ",2.5\r\n"),
+        ("ZSCORE z nope", "_\r\n"),
+        ("ZMSCORE z a nope", "*2\r\n,1\r\n_\r\n"),
+        ("ZINCRBY z 1 a", ",2\r\n"),
+        ("ZADD z INCR 1 a", ",3\r\n"),
+        ("ZADD z XX INCR 1 nope", "_\r\n"),
+        ("ZRANK z nope", "_\r\n"),
+        ("ZUNION 2 z z WITHSCORES", "*3\r\n*2\r\n$1\r\nb\r\n,5\r\n*2\r\n$1\r\na\r\n,6\r\n*2\r\n$1\r\nc\r\n,6\r\n"),
+        ("ZINTER 1 z WITHSCORES", "*3\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\na\r\n,3\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
+        ("ZDIFF 1 z WITHSCORES", "*3\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\na\r\n,3\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
+        ("ZUNION 1 z", "*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nc\r\n"),
+        ("ZRANDMEMBER z 5 WITHSCORES", "*3\r\n*2\r\n$1\r\nc\r\n,3\r\n*2\r\n$1\r\na\r\n,3\r\n*2\r\n$1\r\nb\r\n,2.5\r\n"),
+        ("ZRANDMEMBER nokey", "_\r\n"),
+        ("ZRANDMEMBER nokey 2 WITHSCORES", "*0\r\n"),
+        ("ZPOPMIN z", "*2\r\n$1\r\nb\r\n,2.5\r\n"),
+        ("ZPOPMIN z 1", "*1\r\n*2\r\n$1\r\na\r\n,3\r\n"),
+        ("ZPOPMAX z 5", "*1\r\n*2\r\n$1\r\nc\r\n,3\r\n"),
+        ("ZPOPMIN nokey", "*0\r\n"),
+        ("ZPOPMIN nokey 2", "*0\r\n"),
+        ("ZADD z 1 a 2 b", ":2\r\n"),
+        ("ZMPOP 1 z MIN COUNT 2", "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2\r\n"),
+        ("ZMPOP 1 z MIN", "_\r\n"),
+        ("ZSCAN nokey 0", "*2\r\n$1\r\n0\r\n*0\r\n"),
+    ]);
 }
 
 /// ZUNION/ZINTER/ZDIFF/ZINTERCARD and the STORE forms: weights, aggregates, WRONGTYPE before option errors, infinities (inf + -inf and inf * 0 are 0 where Redis says so).

@@ -392,10 +392,31 @@ impl Pair {
         self.session_raw(&steps);
     }
 
+    /// Like `session`, on connections switched to RESP3 first (HELLO 3,
+    /// whose reply, the server's details, is skipped).
+    pub fn session_resp3(&self, steps: &[(&str, &str)]) {
+        let steps: Vec<(Vec<u8>, Vec<u8>)> =
+            steps.iter().map(|(c, r)| (encode(&c.split(' ').collect::<Vec<_>>()), r.as_bytes().to_vec())).collect();
+        self.session_resp3_raw(&steps);
+    }
+
+    /// Like `session_resp3`, with raw request bytes.
+    pub fn session_resp3_raw(&self, steps: &[(Vec<u8>, Vec<u8>)]) {
+        self.session_on(steps, true);
+    }
+
     /// Like `session`, with raw request bytes.
     pub fn session_raw(&self, steps: &[(Vec<u8>, Vec<u8>)]) {
+        self.session_on(steps, false);
+    }
+
+    fn session_on(&self, steps: &[(Vec<u8>, Vec<u8>)], resp3: bool) {
         for (name, port) in self.ports() {
             let mut s = connect(port);
+            if resp3 {
+                send_lenient(&mut s, &encode(&["HELLO", "3"]));
+                read_frames(&mut s, 1);
+            }
             for (req, want) in steps {
                 send_lenient(&mut s, req);
                 let got = read_n(&mut s, want.len());
