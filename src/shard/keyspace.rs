@@ -126,6 +126,14 @@ impl Db {
         Some(&mut self.entries[idx])
     }
 
+    /// The live entry under `key`, read-only and untouched (no access time,
+    /// no lazy deletion), so several keys can be borrowed at once: commands
+    /// that combine keys (ZUNIONSTORE…) look each one up with [`Db::get`]
+    /// first, then read them all together through this.
+    pub fn lookup(&self, key: &[u8], now: UnixMs) -> Option<&Entry> {
+        self.entries.get(key).filter(|e| !e.is_expired(now))
+    }
+
     pub fn contains(&mut self, key: &[u8], now: UnixMs) -> bool {
         self.peek(key, now).is_some()
     }
