@@ -131,8 +131,10 @@ fn store_writes_a_list_on_any_shard_and_deletes_on_empty() {
             ("DEL set".into(), Some(":1\r\n".into())),
             (format!("DEL {}", dst), Some(":1\r\n".into())),
         ];
-        let steps: Vec<(&str, &str)> =
-            steps.iter().map(|(c, r)| (c.as_str(), r.as_deref().unwrap_or(if shard == 0 { ":0\r\n" } else { ":1\r\n" }))).collect();
+        let steps: Vec<(&str, &str)> = steps
+            .iter()
+            .map(|(c, r)| (c.as_str(), r.as_deref().unwrap_or(if shard == 0 { ":0\r\n" } else { ":1\r\n" })))
+            .collect();
         p.session(&steps);
     }
 }
