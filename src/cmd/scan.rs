@@ -39,9 +39,22 @@ impl ScanOptions {
 /// The names `TYPE` reports, which SCAN's TYPE option accepts.
 const TYPE_NAMES: &[&str] = &["string", "list", "set", "zset", "hash", "stream"];
 
-/// A cursor is an unsigned 64-bit decimal.
+/// A cursor is an unsigned 64-bit decimal, read as Redis reads it with
+/// `strtoul`: an optional sign (a minus wraps: `-1` is 2^64-1), digits,
+/// nothing else; an empty argument is 0; overflow is an error.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, &'static str> {
-    std::str::from_utf8(arg).ok().and_then(|s| s.parse::<u64>().ok()).ok_or("ERR invalid cursor")
+    const INVALID: &str = "ERR invalid cursor";
+    let (negative, digits) = match arg.split_first() {
+        None => return Ok(0),
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        Some(_) => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(INVALID);
+    }
+    let value = std::str::from_utf8(digits).ok().and_then(|s| s.parse::<u64>().ok()).ok_or(INVALID)?;
+    Ok(if negative { value.wrapping_neg() } else { value })
 }
 
 /// The options after the cursor.
@@ -107,7 +120,12 @@ mod tests {
         assert_eq!(parse_options(&opts(&["TYPE", "Hash"]), Target::Keyspace).unwrap().kind, Some("hash"));
         assert_eq!(parse_options(&opts(&["COUNT", "0"]), Target::Keyspace).unwrap_err(), err::SYNTAX);
         assert_eq!(parse_options(&opts(&["COUNT", "x"]), Target::Keyspace).unwrap_err(), err::NOT_INT);
-        assert_eq!(parse_cursor(b"-1"), Err("ERR invalid cursor"));
+        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(parse_cursor(b"+7"), Ok(7));
+        assert_eq!(parse_cursor(b""), Ok(0));
+        for bad in [&b"-"[..], b" 1", b"1 ", b"0x1", b"18446744073709551616", b"-18446744073709551616"] {
+            assert_eq!(parse_cursor(bad), Err("ERR invalid cursor"));
+        }
         assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
     }
 }
