@@ -362,10 +362,11 @@ fn spop_one(ctx: &mut ShardCtx, key: &[u8], reply: &mut Reply) {
 /// everything answers the whole set as SUNION of it would (Redis replies
 /// through `sunionDiffGenericCommand`) and deletes the key.
 fn spop_count(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
+    // `getPositiveLongFromObjectOrReply` gives one message for both a
+    // non-integer and a negative count.
     let count = match parse_int(&args[2]) {
-        None => return reply.error(err::NOT_INT),
-        Some(n) if n < 0 => return reply.error(NOT_POSITIVE),
-        Some(n) => n as u64,
+        Some(n) if n >= 0 => n as u64,
+        _ => return reply.error(NOT_POSITIVE),
     };
     let key = &args[1];
     let limits = limits(ctx);
