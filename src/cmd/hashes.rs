@@ -458,29 +458,16 @@ fn random_fields(ctx: &mut ShardCtx, key: &[u8], count: i64, withvalues: bool, r
 /// The cursor is checked first, then the key (missing: an empty scan),
 /// then its type, then the options. MATCH filters on fields.
 fn hscan(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    let cursor = match scan::parse_cursor(&args[2]) {
-        Ok(c) => c,
-        Err(e) => return reply.error(e),
-    };
-    let h = match ctx.read::<Hash>(&args[1]) {
-        Err(e) => return reply.error(e),
-        Ok(None) => return scan::write_reply::<&[u8]>(reply, 0, &[]),
-        Ok(Some(h)) => h,
-    };
-    let opts = match scan::parse_options(&args[3..], Target::Hash) {
-        Ok(o) => o,
-        Err(e) => return reply.error(&e),
-    };
-    let mut items = Vec::new();
-    let next = h.scan(cursor, opts.count, |field, value| {
-        if opts.matches(field) {
-            items.push(field.to_vec());
-            if !opts.novalues {
-                items.push(value.to_vec());
+    scan::scan_collection::<Hash>(ctx, args, Target::Hash, reply, |h, cursor, opts, items| {
+        h.scan(cursor, opts.count, |field, value| {
+            if opts.matches(field) {
+                items.push(field.to_vec());
+                if !opts.novalues {
+                    items.push(value.to_vec());
+                }
             }
-        }
-    });
-    scan::write_reply(reply, next, &items);
+        })
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use bytes::Bytes;
 use super::{err, parse_int};
 use crate::glob::glob_match;
 use crate::resp::Reply;
+use crate::shard::ShardCtx;
+use crate::types::Typed;
 
 /// What is being scanned: it decides which options exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +100,35 @@ pub fn parse_options(opts: &[Bytes], target: Target) -> Result<ScanOptions, Stri
         i += 2;
     }
     Ok(a)
+}
+
+/// HSCAN, SSCAN, ZSCAN: `key cursor [options]`, checked in Redis's order
+/// (the cursor, then a missing key — an empty scan —, then WRONGTYPE, then
+/// the options); then `walk` steps the collection from the cursor, pushing
+/// the reply's items, and returns the next cursor.
+pub fn scan_collection<T: Typed>(
+    ctx: &mut ShardCtx,
+    args: &[Bytes],
+    target: Target,
+    reply: &mut Reply,
+    walk: impl FnOnce(&T, u64, &ScanOptions, &mut Vec<Vec<u8>>) -> u64,
+) {
+    let cursor = match parse_cursor(&args[2]) {
+        Ok(c) => c,
+        Err(e) => return reply.error(e),
+    };
+    let collection = match ctx.read::<T>(&args[1]) {
+        Err(e) => return reply.error(e),
+        Ok(None) => return write_reply::<&[u8]>(reply, 0, &[]),
+        Ok(Some(c)) => c,
+    };
+    let opts = match parse_options(&args[3..], target) {
+        Ok(o) => o,
+        Err(e) => return reply.error(&e),
+    };
+    let mut items = Vec::new();
+    let next = walk(collection, cursor, &opts, &mut items);
+    write_reply(reply, next, &items);
 }
 
 /// `[cursor, [items…]]`, the reply of every SCAN-family command.

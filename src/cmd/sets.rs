@@ -14,7 +14,7 @@ mod algebra;
 
 use bytes::Bytes;
 
-use super::scan::{parse_cursor, parse_options, write_reply, Target};
+use super::scan::{scan_collection, Target};
 use super::{command, err, flag::*, keys_after_numkeys, parse_int, Command, Exec};
 use crate::cmd::acl;
 use crate::resp::Reply;
@@ -529,24 +529,11 @@ fn smove_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
 /// Errors in Redis's order: the cursor, then a missing key (an empty
 /// scan), then WRONGTYPE, then the options.
 fn sscan(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    let cursor = match parse_cursor(&args[2]) {
-        Ok(c) => c,
-        Err(e) => return reply.error(e),
-    };
-    let set = match ctx.read::<Set>(&args[1]) {
-        Err(e) => return reply.error(e),
-        Ok(None) => return write_reply::<&[u8]>(reply, 0, &[]),
-        Ok(Some(set)) => set,
-    };
-    let opts = match parse_options(&args[3..], Target::Collection) {
-        Ok(o) => o,
-        Err(e) => return reply.error(&e),
-    };
-    let mut items: Vec<Vec<u8>> = Vec::new();
-    let next = set.scan(cursor, opts.count, |m| {
-        if opts.matches(m) {
-            items.push(m.to_vec());
-        }
-    });
-    write_reply(reply, next, &items);
+    scan_collection::<Set>(ctx, args, Target::Collection, reply, |set, cursor, opts, items| {
+        set.scan(cursor, opts.count, |m| {
+            if opts.matches(m) {
+                items.push(m.to_vec());
+            }
+        })
+    })
 }

@@ -18,7 +18,7 @@ mod range;
 
 use bytes::Bytes;
 
-use super::scan::{parse_cursor, parse_options, write_reply, Target};
+use super::scan::{scan_collection, Target};
 use super::{command, err, flag::*, keys_after_numkeys, parse_int, Command, Exec};
 use crate::cmd::acl;
 use crate::resp::reply::format_double;
@@ -812,29 +812,16 @@ fn zremrangebylex(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]`: members and their
 /// scores (as `%.17g`, in bulk strings in both protocols).
 fn zscan(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    let cursor = match parse_cursor(&args[2]) {
-        Ok(c) => c,
-        Err(e) => return reply.error(e),
-    };
-    let z = match ctx.read::<ZSet>(&args[1]) {
-        Err(e) => return reply.error(e),
-        Ok(None) => return write_reply::<&[u8]>(reply, 0, &[]),
-        Ok(Some(z)) => z,
-    };
-    let opts = match parse_options(&args[3..], Target::Collection) {
-        Ok(o) => o,
-        Err(e) => return reply.error(&e),
-    };
-    let mut items: Vec<Vec<u8>> = Vec::new();
-    let next = z.scan(cursor, opts.count, |m, s| {
-        if opts.matches(m) {
-            items.push(m.to_vec());
-            let mut text = Vec::new();
-            format_double(s, &mut text);
-            items.push(text);
-        }
-    });
-    write_reply(reply, next, &items);
+    scan_collection::<ZSet>(ctx, args, Target::Collection, reply, |z, cursor, opts, items| {
+        z.scan(cursor, opts.count, |m, s| {
+            if opts.matches(m) {
+                items.push(m.to_vec());
+                let mut text = Vec::new();
+                format_double(s, &mut text);
+                items.push(text);
+            }
+        })
+    })
 }
 
 #[cfg(test)]
