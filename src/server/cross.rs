@@ -105,9 +105,50 @@ impl Cross {
         futures::future::join_all(steps).await.into_iter().collect()
     }
 
+    /// Runs `job` once on each shard owning some of `keys`, with those keys
+    /// and their positions in `keys`; the job answers for some of them by
+    /// position. The answers come back in `keys`' order (None where a key
+    /// got none); the first error of any shard fails the whole.
+    pub async fn per_key<R, F>(&self, keys: Vec<Bytes>, job: F) -> Result<Vec<Option<R>>, &'static str>
+    where
+        R: Send + 'static,
+        F: Fn(&mut ShardCtx, Vec<(usize, &Bytes)>) -> Result<Vec<(usize, R)>, &'static str>
+            + Send
+            + Sync
+            + Clone
+            + 'static,
+    {
+        let mut shards: Vec<usize> = keys.iter().map(|k| self.shard_of(k)).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        let n = keys.len();
+        let keys = std::sync::Arc::new(keys);
+        let parts = self
+            .on_each(&shards, move |ctx| {
+                let (me, shards) = (ctx.shard.id, ctx.shard.shards());
+                let mine = keys.iter().enumerate().filter(|(_, k)| shard_of_key(k, shards) == me).collect();
+                job(ctx, mine)
+            })
+            .await?;
+        let mut out: Vec<Option<R>> = (0..n).map(|_| None).collect();
+        for part in parts {
+            for (i, r) in part? {
+                out[i] = Some(r);
+            }
+        }
+        Ok(out)
+    }
+
     /// An encoder for this client's protocol, writing into `buf`.
     pub fn reply<'a>(&self, buf: &'a mut Vec<u8>) -> Reply<'a> {
         Reply::new(buf, self.proto)
+    }
+
+    /// The collection encoding thresholds currently configured.
+    pub fn limits(&self) -> crate::types::Limits {
+        let mut shard = self.core.shard.borrow_mut();
+        let shard = &mut *shard;
+        crate::types::Limits::from_config(shard.config.refresh(&shard.shared))
     }
 
     /// The number of databases.

@@ -23,7 +23,6 @@ use crate::cmd::{err, parse_int};
 use crate::resp::Reply;
 use crate::server::cross::{Cross, CrossFuture};
 use crate::shard::{Db, ShardCtx, UnixMs};
-use crate::slot::shard_of_key;
 use crate::types::{Set, SetLimits, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,45 +269,25 @@ fn run_here(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, c: Command) {
 // ---------------------------------------------------------------------------
 // Keys on several shards
 
-/// Each shard owning some of `keys` type-checks them and sends copies back;
-/// also the configured encoding limits, which the result is built with.
-async fn gather(cx: &Cross, keys: Vec<Bytes>) -> Result<(Vec<Option<Set>>, SetLimits), &'static str> {
-    let mut shards: Vec<usize> = keys.iter().map(|k| cx.shard_of(k)).collect();
-    shards.sort_unstable();
-    shards.dedup();
-    let n = keys.len();
-    let parts = cx
-        .on_each(&shards, move |ctx| {
-            let (me, shards) = (ctx.shard.id, ctx.shard.shards());
-            let mine: Vec<(usize, &Bytes)> =
-                keys.iter().enumerate().filter(|(_, k)| shard_of_key(k, shards) == me).collect();
-            check_types(ctx, mine.iter().map(|(_, k)| *k))?;
-            let copies: Vec<(usize, Set)> = mine
-                .into_iter()
-                .filter_map(|(i, k)| match ctx.peek(k).map(|e| &e.value) {
-                    Some(Value::Set(s)) => Some((i, (**s).clone())),
-                    _ => None,
-                })
-                .collect();
-            Ok::<_, &'static str>((copies, limits(ctx)))
-        })
-        .await?;
-    let mut out: Vec<Option<Set>> = (0..n).map(|_| None).collect();
-    let mut limits = SetLimits::default();
-    for part in parts {
-        let (copies, l) = part?;
-        limits = l;
-        for (i, set) in copies {
-            out[i] = Some(set);
-        }
-    }
-    Ok((out, limits))
+/// Each shard owning some of `keys` type-checks them and sends copies of
+/// the sets back.
+async fn gather(cx: &Cross, keys: Vec<Bytes>) -> Result<Vec<Option<Set>>, &'static str> {
+    cx.per_key(keys, |ctx, mine| {
+        check_types(ctx, mine.iter().map(|(_, k)| *k))?;
+        let copies = mine.into_iter().filter_map(|(i, k)| match ctx.peek(k).map(|e| &e.value) {
+            Some(Value::Set(s)) => Some((i, (**s).clone())),
+            _ => None,
+        });
+        Ok(copies.collect())
+    })
+    .await
 }
 
 async fn run_across(cx: &Cross, args: Vec<Bytes>, c: Command) -> Result<Vec<u8>, &'static str> {
     let parsed = c.parse(&args)?;
     let keys = &args[parsed.keys];
-    let (inputs, limits) = gather(cx, keys.to_vec()).await?;
+    let inputs = gather(cx, keys.to_vec()).await?;
+    let limits = cx.limits().set;
     let sources: Vec<Option<&Set>> = inputs.iter().map(Option::as_ref).collect();
     match evaluate(c, keys, &sources, parsed.limit, limits) {
         Outcome::Set(result) if c.store => {

@@ -23,7 +23,6 @@ use crate::cmd::{err, parse_int};
 use crate::resp::Reply;
 use crate::server::cross::{Cross, CrossFuture};
 use crate::shard::{Db, ShardCtx, UnixMs};
-use crate::slot::shard_of_key;
 use crate::types::zset::{parse_score, AddFlags};
 use crate::types::{Set, Value, ZSet, ZsetLimits};
 
@@ -392,15 +391,8 @@ fn try_here(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, c: Command) -
 /// Each shard type-checks its keys among `keys` and, when `copy`, returns
 /// copies of them with their positions.
 async fn gather(cx: &Cross, keys: Vec<Bytes>, copy: bool) -> Result<Vec<Owned>, &'static str> {
-    let mut shards: Vec<usize> = keys.iter().map(|k| cx.shard_of(k)).collect();
-    shards.sort_unstable();
-    shards.dedup();
-    let n = keys.len();
-    let parts = cx
-        .on_each(&shards, move |ctx| {
-            let (me, shards) = (ctx.shard.id, ctx.shard.shards());
-            let mine: Vec<(usize, &Bytes)> =
-                keys.iter().enumerate().filter(|(_, k)| shard_of_key(k, shards) == me).collect();
+    let copies = cx
+        .per_key(keys, move |ctx, mine| {
             check_types(ctx, mine.iter().map(|(_, k)| *k))?;
             let copies = mine.into_iter().filter(|_| copy).map(|(i, k)| {
                 let owned = match ctx.peek(k).map(|e| &e.value) {
@@ -410,16 +402,10 @@ async fn gather(cx: &Cross, keys: Vec<Bytes>, copy: bool) -> Result<Vec<Owned>, 
                 };
                 (i, owned)
             });
-            Ok::<_, &'static str>(copies.collect::<Vec<_>>())
+            Ok(copies.collect())
         })
         .await?;
-    let mut out: Vec<Owned> = (0..n).map(|_| Owned::Missing).collect();
-    for part in parts {
-        for (i, owned) in part? {
-            out[i] = owned;
-        }
-    }
-    Ok(out)
+    Ok(copies.into_iter().map(|o| o.unwrap_or(Owned::Missing)).collect())
 }
 
 async fn run_across(cx: &Cross, args: Vec<Bytes>, c: Command) -> Result<Vec<u8>, Error> {
