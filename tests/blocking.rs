@@ -311,3 +311,17 @@ fn sorted_set_and_multi_pops_wake_on_a_push() {
     );
     probe.expect(&["LLEN", k0], ":1\r\n");
 }
+
+#[test]
+fn blocking_commands_are_counted_in_commandstats() {
+    let s = Server::start();
+    let mut c = Conn::open(s.port);
+    c.expect(&["RPUSH", "l", "a"], ":1\r\n");
+    c.call(&["BLPOP", "l", "0"]);
+    c.call(&["BLPOP", "l", "0.01"]);
+    c.call(&["BLPOP", "l", "x"]);
+    let stats = c.text(&["INFO", "commandstats"]);
+    let line = stats.lines().find(|l| l.starts_with("cmdstat_blpop:")).unwrap_or_else(|| panic!("{}", stats));
+    assert!(line.starts_with("cmdstat_blpop:calls=3,"), "{}", line);
+    assert!(line.ends_with("rejected_calls=0,failed_calls=1"), "{}", line);
+}

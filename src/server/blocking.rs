@@ -70,7 +70,11 @@ pub async fn start(
     let cx = Cross::new(core, t, unix_ms());
     let (positions, timeout_ms) = match (spec.parse)(&args) {
         Ok(p) => p,
-        Err(e) => return Ok(cx.error(&e)),
+        Err(e) => {
+            let out = cx.error(&e);
+            cx.record_call(r, started.elapsed().as_micros() as u64, &out);
+            return Ok(out);
+        }
     };
     // A deadline past what the clock can hold is forever.
     let deadline = (timeout_ms > 0).then(|| started.checked_add(Duration::from_millis(timeout_ms))).flatten();
@@ -136,7 +140,7 @@ impl Blocked {
         };
         let out = self.reply(outcome).await;
         self.unregister().await;
-        self.record();
+        self.record(&out);
         out
     }
 
@@ -145,7 +149,7 @@ impl Blocked {
         let outcome = (&mut self.rx).await.ok();
         let out = self.reply(outcome).await;
         self.unregister().await;
-        self.record();
+        self.record(&out);
         out
     }
 
@@ -195,9 +199,9 @@ impl Blocked {
         }
     }
 
-    fn record(&self) {
+    fn record(&self, reply: &[u8]) {
         let usec = self.started.elapsed().as_micros() as u64;
-        self.cx.record_call(self.cmd, usec);
+        self.cx.record_call(self.cmd, usec, reply);
     }
 }
 

@@ -57,9 +57,11 @@ impl Cross {
         Cross { core: core.clone(), db: t.db as usize, proto: t.proto, client_id: t.client_id, now }
     }
 
-    /// Counts a finished command in the home shard's command stats.
-    pub fn record_call(&self, r: Resolved, usec: u64) {
-        self.core.shard.borrow_mut().stats.record_call(r.id, usec, false);
+    /// Counts a finished command, given its reply, in the home shard's
+    /// command stats (an error reply counts as failed).
+    pub fn record_call(&self, r: Resolved, usec: u64, reply: &[u8]) {
+        let failed = reply.first() == Some(&b'-');
+        self.core.shard.borrow_mut().stats.record_call(r.id, usec, failed);
     }
 
     pub fn shards(&self) -> usize {
