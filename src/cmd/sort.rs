@@ -212,8 +212,11 @@ struct Loaded {
 fn load(ctx: &mut ShardCtx, key: &[u8], o: &Options) -> Result<Loaded, &'static str> {
     let (db, now) = (ctx.db, ctx.now);
     let shard = &mut *ctx.shard;
-    let entry = shard.dbs[db].get(key, now);
+    let mut entry = shard.dbs[db].get(key, now);
     shard.stats.count_lookup(entry.is_some());
+    if let Some(Value::ZSet(z)) = entry.as_mut().map(|e| &mut e.value) {
+        z.convert_for_sort();
+    }
     let value = entry.map(|e| &e.value);
     let (mut dontsort, mut alpha, mut by) = (o.dontsort, o.alpha, o.by.clone());
     // A set has no order of its own: when storing, Redis sorts it anyway.

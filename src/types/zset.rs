@@ -1003,6 +1003,12 @@ impl ZSet {
         }
     }
 
+    /// SORT's `zsetConvert(…, OBJ_ENCODING_SKIPLIST)`: Redis sorts a sorted
+    /// set from its skip list and leaves it converted (even SORT_RO).
+    pub fn convert_for_sort(&mut self) {
+        self.convert_to_skiplist(0);
+    }
+
     /// `zsetTypeMaybeConvert`: before adding `size_hint` members (ZADD's
     /// pair count), go straight to a skip list if they cannot all fit.
     pub fn maybe_convert(&mut self, size_hint: usize, limits: ZsetLimits) {
