@@ -281,11 +281,18 @@ fn serve(ctx: &mut ShardCtx, w: &Waiter, key: &[u8]) {
 /// serve them; keys created meanwhile (BLMOVE's destination) are served in
 /// turn. Runs after each command.
 pub fn serve_ready(shard: &mut Shard, now: u64) {
-    while let Some(key) = READY.with(|r| r.borrow_mut().pop()) {
-        let dbs: Vec<usize> =
-            (0..shard.dbs.len()).filter(|&d| shard.blocking.queues.contains_key(&(d, key.clone()))).collect();
-        for db in dbs {
-            serve_key(shard, db, &key, now);
+    // Keys in the order they became ready, as Redis's `ready_keys` list.
+    loop {
+        let ready = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
+        if ready.is_empty() {
+            break;
+        }
+        for key in ready {
+            let dbs: Vec<usize> =
+                (0..shard.dbs.len()).filter(|&d| shard.blocking.queues.contains_key(&(d, key.clone()))).collect();
+            for db in dbs {
+                serve_key(shard, db, &key, now);
+            }
         }
     }
     shard.blocking.update_waiting();
