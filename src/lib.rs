@@ -15,4 +15,5 @@ pub mod server;
 pub mod shard;
 pub mod slot;
 pub mod splitargs;
+pub mod tx;
 pub mod types;

@@ -303,6 +303,7 @@ fn reset(ctx: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
     s.reply_mode = ReplyMode::default();
     s.monitor = false;
     s.no_touch = false;
+    s.multi = None;
     s.authenticated = !needs_auth;
     reply.proto = Proto::Resp2;
     reply.simple("RESET");

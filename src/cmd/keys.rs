@@ -352,6 +352,7 @@ fn flushdb(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let Some(sync) = flush_mode(args) else {
         return reply.error(err::SYNTAX);
     };
+    crate::tx::watch::touch_flushed(ctx.shard, ctx.db, ctx.now);
     free_table(ctx.db().clear(), sync);
     reply.ok();
 }
@@ -360,8 +361,9 @@ fn flushall(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let Some(sync) = flush_mode(args) else {
         return reply.error(err::SYNTAX);
     };
-    for db in &mut ctx.shard.dbs {
-        free_table(db.clear(), sync);
+    for db in 0..ctx.shard.dbs.len() {
+        crate::tx::watch::touch_flushed(ctx.shard, db, ctx.now);
+        free_table(ctx.shard.dbs[db].clear(), sync);
     }
     reply.ok();
 }
@@ -707,6 +709,7 @@ fn swapdb(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return reply.error(&e),
     };
+    crate::tx::watch::touch_swapped(ctx.shard, a, b, ctx.now);
     ctx.shard.dbs.swap(a, b);
     // Clients blocked in either db may find their keys there now.
     ctx.shard.blocking.all_ready();

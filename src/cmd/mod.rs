@@ -17,6 +17,7 @@ pub mod server;
 pub mod sets;
 pub mod sort;
 pub mod strings;
+pub mod transactions;
 pub mod zsets;
 
 use std::collections::HashMap;
@@ -153,6 +154,8 @@ pub enum Exec {
     Blocking(&'static crate::shard::blocking::BlockSpec),
     /// A container (`CLIENT`, `CONFIG`, …): dispatches on its subcommand.
     Container,
+    /// EXEC: runs the client's queued transaction (see [`crate::tx::exec`]).
+    Tx,
 }
 
 #[derive(Clone, Copy)]
@@ -389,7 +392,7 @@ pub struct Registry {
 }
 
 /// Every family's table, in the order `COMMAND` lists them.
-fn families() -> [&'static [Command]; 13] {
+fn families() -> [&'static [Command]; 14] {
     [
         strings::COMMANDS,
         lists::COMMANDS,
@@ -402,6 +405,7 @@ fn families() -> [&'static [Command]; 13] {
         keys::COMMANDS,
         expire::COMMANDS,
         connection::COMMANDS,
+        transactions::COMMANDS,
         server::COMMANDS,
         introspect::COMMANDS,
     ]
@@ -421,6 +425,7 @@ pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'s
         keys::ARGS,
         expire::ARGS,
         connection::ARGS,
+        transactions::ARGS,
         server::ARGS,
         introspect::ARGS,
     ]

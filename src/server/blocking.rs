@@ -90,7 +90,7 @@ pub async fn start(
             i += 1;
         }
         let (w, step_keys) = (blocked.waiter.clone(), keys.clone());
-        match blocked.cx.on(shard, move |ctx| attempt(ctx, &w, &step_keys)).await {
+        match blocked.cx.on_keys(shard, &keys, move |ctx| attempt(ctx, &w, &step_keys)).await {
             Ok(Attempt::Registered) => blocked.registered.push((shard, keys)),
             Ok(Attempt::Served | Attempt::Gone) => return Ok(blocked.finish_now().await),
             Err(e) => {
@@ -173,7 +173,8 @@ impl Blocked {
         let (push, restore) = (mv.push, mv.restore);
         let args = self.waiter.args.clone();
         let (proto, shard) = (self.cx.proto, self.cx.shard_of(&args[mv.dst_at]));
-        let step = self.cx.on(shard, move |ctx| {
+        let dst = [args[mv.dst_at].clone()];
+        let step = self.cx.on_keys(shard, &dst, move |ctx| {
             let mut buf = Vec::new();
             let back = push(ctx, &args, elem, &mut Reply::new(&mut buf, proto));
             (buf, back, args)
@@ -185,7 +186,8 @@ impl Blocked {
         if let Some(elem) = back {
             // Not lost: back to the source, and the client gets the error.
             let source = self.cx.shard_of(&args[1]);
-            if let Err(e) = self.cx.on(source, move |ctx| restore(ctx, &args, elem)).await {
+            let src = [args[1].clone()];
+            if let Err(e) = self.cx.on_keys(source, &src, move |ctx| restore(ctx, &args, elem)).await {
                 return self.cx.error(e);
             }
         }

@@ -55,6 +55,10 @@ pub struct ClientState {
     pub last_cmd: &'static str,
     pub last_active: Instant,
     pub qbuf: usize,
+    /// Inside MULTI: the commands queued so far.
+    pub multi: Option<crate::tx::exec::Multi>,
+    /// The keys WATCHed since the last EXEC, DISCARD or UNWATCH, with their db.
+    pub watched: Vec<(usize, Bytes)>,
 }
 
 pub struct Client {
@@ -93,6 +97,8 @@ impl Client {
                 last_cmd: "NULL",
                 last_active: now,
                 qbuf: 0,
+                multi: None,
+                watched: Vec::new(),
             }),
             killed: Cell::new(false),
             waker: Cell::new(None),
@@ -135,13 +141,16 @@ impl Client {
         if s.no_touch {
             flags.push('T');
         }
+        if s.multi.is_some() {
+            flags.push('x');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
         let text = |b: &Option<Bytes>| b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
         let _ = writeln!(
             out,
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} \
              qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -153,6 +162,7 @@ impl Client {
             now.duration_since(s.last_active).as_secs(),
             flags,
             s.db,
+            s.multi.as_ref().map_or(-1, |m| m.cmds.len() as i64),
             s.qbuf,
             s.last_cmd,
             if s.proto == Proto::Resp3 { 3 } else { 2 },

@@ -9,7 +9,8 @@ use futures::future::{select, Either};
 use futures::StreamExt;
 use tracing::{debug, warn};
 
-use crate::cmd::{err, flag, registry, After, ConnCtx, Exec, LookupError};
+use crate::cmd::{err, flag, registry, transactions, After, ConnCtx, Exec, LookupError, Resolved};
+use crate::resp::Proto;
 use crate::resp::{ParseLimits, Parser, ProtocolError};
 use crate::server::blocking::{Blocked, Wake};
 use crate::server::client::Client;
@@ -65,7 +66,24 @@ impl Connection {
         if self.monitor.is_some() {
             self.core.shared.monitors.remove(self.client.id);
         }
+        if !self.client.state.borrow().watched.is_empty() {
+            self.forget_watches().await;
+        }
         self.io.close().await;
+    }
+
+    /// A client that leaves while WATCHing: its keys are forgotten everywhere.
+    async fn forget_watches(&self) {
+        let client = self.client.id;
+        for shard in 0..self.core.shared.shards {
+            let run = Box::new(move |s: &mut crate::shard::Shard| s.watches.unwatch(client));
+            let req = crate::server::dispatch::ShardRequest::Job { intents: None, run };
+            if shard == self.core.id {
+                crate::server::dispatch::serve(&mut self.core.shard.borrow_mut(), req);
+            } else {
+                let _ = self.core.mesh.send_to(shard, req).await;
+            }
+        }
     }
 
     async fn run(&mut self) {
@@ -253,25 +271,42 @@ impl Connection {
                 self.core.shard.borrow_mut().stats.record_rejected(id);
                 let proto = self.client.state.borrow().proto;
                 self.pipeline.answer(proto, |r| e.write(r));
+                self.flag_transaction();
                 return false;
             }
         };
         let cmd = resolved.cmd;
-        let (db, proto, authenticated) = {
+        let (db, proto, authenticated, in_multi) = {
             let s = self.client.state.borrow();
-            (s.db, s.proto, s.authenticated)
+            (s.db, s.proto, s.authenticated, s.multi.is_some())
         };
         if !authenticated && !cmd.has(flag::NO_AUTH) {
             self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id));
             self.pipeline.answer(proto, |r| r.error(err::NOAUTH));
+            self.flag_transaction();
             self.finish_command();
             return false;
         }
         self.client.state.borrow_mut().last_cmd = cmd.name;
+        if in_multi && !runs_inside_multi(cmd.name) {
+            self.queue(resolved, args, proto);
+            self.finish_command();
+            return false;
+        }
         let target = Target { db: db as u16, proto, client_id: self.client.id };
         let shards = self.core.shared.shards;
         let mut cross = false;
+        let had_watches = !self.client.state.borrow().watched.is_empty();
         match cmd.exec {
+            Exec::Tx => {
+                cross = self.route_exec(resolved, target);
+            }
+            Exec::MultiKey(..) if cmd.name == "watch" && in_multi => {
+                self.pipeline.answer(proto, |r| r.error(transactions::WATCH_IN_MULTI));
+            }
+            Exec::AllShards(..) if cmd.name == "unwatch" && !had_watches => {
+                self.pipeline.answer(proto, |r| r.ok());
+            }
             Exec::Conn(handler) => {
                 let started = Instant::now();
                 let mut ctx = ConnCtx {
@@ -288,6 +323,10 @@ impl Connection {
                 });
                 let usec = started.elapsed().as_micros() as u64;
                 self.core.shard.borrow_mut().stats.record_call(resolved.id, usec, failed);
+                // DISCARD and RESET also forget the WATCHed keys.
+                if had_watches && matches!(cmd.name, "discard" | "reset") && !failed {
+                    self.unwatch_all(target);
+                }
                 if self.after.monitor && self.monitor.is_none() {
                     // Subscribe now, not after the reply is written, so no
                     // command sent right after `+OK` is missed.
@@ -303,6 +342,10 @@ impl Connection {
                 self.pipeline.to_shard(shard, resolved, target, args);
             }
             Exec::MultiKey(_, merge) => {
+                if cmd.name == "watch" {
+                    let mut s = self.client.state.borrow_mut();
+                    s.watched.extend(cmd.key_positions(args).map(|p| (db, args[p].clone())));
+                }
                 let step = cmd.step.max(1) as usize;
                 if step > 1 && !(args.len() - cmd.first_key as usize).is_multiple_of(step) {
                     self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id));
@@ -349,6 +392,9 @@ impl Connection {
             Exec::AllShards(_, merge) => {
                 self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, false);
                 self.pipeline.to_all_shards(resolved, merge, target, args);
+                if cmd.name == "unwatch" {
+                    self.client.state.borrow_mut().watched.clear();
+                }
             }
             Exec::Container => unreachable!("lookup resolves containers to their subcommands"),
         }
@@ -360,6 +406,64 @@ impl Connection {
         }
         self.finish_command();
         cross || cmd.name == "client|kill"
+    }
+
+    /// Queues a command inside MULTI (Redis's `queueMultiCommand`): +QUEUED,
+    /// or an error that makes EXEC abort.
+    fn queue(&mut self, r: Resolved, args: &[Bytes], proto: Proto) {
+        let mut s = self.client.state.borrow_mut();
+        let Some(multi) = s.multi.as_mut() else { return };
+        if r.cmd.has(flag::NO_MULTI) {
+            multi.failed = true;
+            drop(s);
+            self.core.shard.borrow_mut().stats.record_rejected(Some(r.id));
+            return self.pipeline.answer(proto, |reply| reply.error(transactions::NOT_IN_MULTI));
+        }
+        multi.cmds.push((r, args.to_vec()));
+        self.pipeline.answer(proto, |reply| reply.simple("QUEUED"));
+    }
+
+    /// A command refused while queueing fails the transaction (`flagTransaction`).
+    fn flag_transaction(&mut self) {
+        if let Some(multi) = self.client.state.borrow_mut().multi.as_mut() {
+            multi.failed = true;
+        }
+    }
+
+    /// EXEC: runs the queue as a barrier, or answers at once (not in MULTI,
+    /// aborted). True if it is a barrier.
+    fn route_exec(&mut self, r: Resolved, t: Target) -> bool {
+        let multi = self.client.state.borrow_mut().multi.take();
+        match multi {
+            None => {
+                self.core.shard.borrow_mut().stats.record_call(r.id, 0, true);
+                self.pipeline.answer(t.proto, |reply| reply.error(transactions::EXEC_WITHOUT_MULTI));
+                false
+            }
+            Some(m) if m.failed => {
+                self.core.shard.borrow_mut().stats.record_call(r.id, 0, true);
+                self.pipeline.answer(t.proto, |reply| reply.error(crate::tx::exec::EXECABORT));
+                if !self.client.state.borrow().watched.is_empty() {
+                    self.unwatch_all(t);
+                }
+                false
+            }
+            Some(m) => {
+                self.pipeline.to_exec(r, t, m.cmds);
+                true
+            }
+        }
+    }
+
+    /// Forgets the client's WATCHed keys on every shard, in the order of its
+    /// commands, with no reply of its own.
+    fn unwatch_all(&mut self, t: Target) {
+        self.client.state.borrow_mut().watched.clear();
+        let Ok(r) = registry().lookup(&[Bytes::from_static(b"unwatch")]) else { return };
+        if let Exec::AllShards(_, merge) = r.cmd.exec {
+            self.pipeline.to_all_shards(r, merge, t, &[Bytes::from_static(b"unwatch")]);
+            self.pipeline.hide_last();
+        }
     }
 
     /// CLIENT REPLY: hides this command's reply if the client asked for it,
@@ -387,6 +491,12 @@ impl Connection {
         };
         self.core.shared.monitors.feed(line);
     }
+}
+
+/// The commands that run, rather than queue, inside MULTI (Redis's
+/// `processCommand`).
+fn runs_inside_multi(name: &str) -> bool {
+    matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
 }
 
 /// Which arguments carry credentials that MONITOR must never show: every

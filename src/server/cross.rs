@@ -26,11 +26,14 @@ use futures::channel::oneshot;
 
 use crate::cmd::{Exec, Resolved};
 use crate::resp::{Proto, Reply};
-use crate::server::dispatch::{ShardRequest, Target};
+use crate::server::dispatch::{self, ShardRequest, Target};
 use crate::server::shared::unix_ms;
 use crate::server::Core;
-use crate::shard::{ShardCtx, UnixMs};
+use crate::shard::{Shard, ShardCtx, UnixMs};
 use crate::slot::shard_of_key;
+use crate::tx::coord::Tx;
+use crate::tx::sched::Step;
+use crate::tx::{Intents, Mode};
 
 /// What a coordinator returns: its reply frame(s), encoded.
 pub type CrossFuture = Pin<Box<dyn Future<Output = Vec<u8>>>>;
@@ -38,12 +41,14 @@ pub type CrossFuture = Pin<Box<dyn Future<Output = Vec<u8>>>>;
 /// A cross-shard command's coordinator (see the module docs).
 pub type Coordinator = fn(Cross, Vec<Bytes>) -> CrossFuture;
 
-/// The reply when a shard could not take a job (the server is stopping).
-pub const UNAVAILABLE: &str = "ERR shard unavailable (server shutting down)";
+pub use crate::tx::coord::UNAVAILABLE;
 
 /// A coordinator's handle on the shards, for the client it runs for.
 pub struct Cross {
     core: Rc<Core>,
+    /// The transaction its steps belong to: every cross-shard command runs
+    /// as one ([`crate::tx`]), so no one sees it half done.
+    tx: Option<Rc<Tx>>,
     pub db: usize,
     pub proto: Proto,
     pub client_id: u64,
@@ -54,7 +59,12 @@ pub struct Cross {
 
 impl Cross {
     pub fn new(core: &Rc<Core>, t: Target, now: UnixMs) -> Cross {
-        Cross { core: core.clone(), db: t.db as usize, proto: t.proto, client_id: t.client_id, now }
+        Cross { core: core.clone(), tx: None, db: t.db as usize, proto: t.proto, client_id: t.client_id, now }
+    }
+
+    /// The same handle with its steps run as steps of `tx`.
+    pub fn within(self, tx: Rc<Tx>) -> Cross {
+        Cross { tx: Some(tx), ..self }
     }
 
     /// Counts a finished command, given its reply, in the home shard's
@@ -73,26 +83,59 @@ impl Cross {
     }
 
     /// Runs `job` on `shard` with the client's db selected and returns what
-    /// it returns; `Err` if the shard is gone (shutdown).
+    /// it returns; `Err` if the shard is gone (shutdown). Within a
+    /// transaction it is one of its steps; outside, it runs as it comes.
     pub async fn on<R, F>(&self, shard: usize, job: F) -> Result<R, &'static str>
     where
         R: Send + 'static,
         F: FnOnce(&mut ShardCtx) -> R + Send + 'static,
     {
-        let (db, now, client_id) = (self.db, self.now, self.client_id);
-        crate::shard::keyspace::set_clock(now);
-        if shard == self.core.id {
-            let mut shard = self.core.shard.borrow_mut();
-            let result = job(&mut ShardCtx { shard: &mut shard, db, now, client_id });
-            shard.after_command(now);
-            return Ok(result);
+        let job = self.job(job);
+        match &self.tx {
+            Some(tx) => tx.step(shard, false, job).await,
+            None => self.plain(shard, None, job).await,
         }
-        let (tx, rx) = oneshot::channel();
-        let run = Box::new(move |shard: &mut crate::shard::Shard| {
+    }
+
+    /// [`Cross::on`] outside a transaction for work on `keys` of `shard`
+    /// (written): it waits for any transaction holding them.
+    pub async fn on_keys<R, F>(&self, shard: usize, keys: &[Bytes], job: F) -> Result<R, &'static str>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut ShardCtx) -> R + Send + 'static,
+    {
+        let intents = Intents::from_keys(keys.iter().map(|k| (k.clone(), Mode::Write)).collect());
+        self.plain(shard, Some(intents), self.job(job)).await
+    }
+
+    /// `job` as a shard closure: the client's db, the command's clock, and
+    /// blocked clients served after it.
+    fn job<R, F>(&self, job: F) -> impl FnOnce(&mut Shard) -> R + Send + 'static
+    where
+        F: FnOnce(&mut ShardCtx) -> R + Send + 'static,
+    {
+        let (db, now, client_id) = (self.db, self.now, self.client_id);
+        move |shard: &mut Shard| {
             crate::shard::keyspace::set_clock(now);
-            let _ = tx.send(job(&mut ShardCtx { shard, db, now, client_id }));
-        });
-        self.core.mesh.send_to(shard, ShardRequest::Job(run)).await.map_err(|_| UNAVAILABLE)?;
+            let result = job(&mut ShardCtx { shard, db, now, client_id });
+            shard.after_command(now);
+            result
+        }
+    }
+
+    async fn plain<R, F>(&self, shard: usize, intents: Option<Intents>, job: F) -> Result<R, &'static str>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Shard) -> R + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let run: Step = Box::new(move |shard| drop(tx.send(job(shard))));
+        let req = ShardRequest::Job { intents, run };
+        if shard == self.core.id {
+            dispatch::serve(&mut self.core.shard.borrow_mut(), req);
+        } else {
+            self.core.mesh.send_to(shard, req).await.map_err(|_| UNAVAILABLE)?;
+        }
         rx.await.map_err(|_| UNAVAILABLE)
     }
 
@@ -179,7 +222,8 @@ impl Cross {
     }
 }
 
-/// Runs a cross-shard command for the connection and returns its reply.
+/// Runs a cross-shard command for the connection, as one transaction, and
+/// returns its reply.
 pub async fn run(core: &Rc<Core>, r: Resolved, t: Target, args: Vec<Bytes>) -> Vec<u8> {
     let Exec::Cross(_, coordinator) = r.cmd.exec else {
         let mut buf = Vec::new();
@@ -188,8 +232,40 @@ pub async fn run(core: &Rc<Core>, r: Resolved, t: Target, args: Vec<Bytes>) -> V
     };
     let started = Instant::now();
     let cx = Cross::new(core, t, unix_ms());
-    let out = coordinator(cx, args).await;
+    let out = match Tx::begin(core, intents(r.cmd, &args, cx.shards())).await {
+        Ok(tx) => {
+            let tx = Rc::new(tx);
+            let out = coordinator(cx.within(tx.clone()), args).await;
+            let failed = out.first() == Some(&b'-');
+            tx.release((!failed).then_some(t.db as usize)).await;
+            out
+        }
+        Err(e) => cx.error(e),
+    };
     let failed = out.first() == Some(&b'-');
     core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, failed);
     out
+}
+
+/// What a cross-shard command locks, per shard: its keys, and every shard
+/// whole when it reads keys it does not name (SORT … BY, keyless walks).
+pub fn intents(cmd: &crate::cmd::Command, args: &[Bytes], shards: usize) -> Vec<(usize, Intents)> {
+    let mut keys = Vec::new();
+    let whole = dispatch::command_intents(cmd, args, &mut keys);
+    let mut per_shard: Vec<Vec<(Bytes, Mode)>> = (0..shards).map(|_| Vec::new()).collect();
+    for (key, mode) in keys {
+        per_shard[shard_of_key(&key, shards)].push((key, mode));
+    }
+    per_shard
+        .into_iter()
+        .enumerate()
+        .filter(|(_, keys)| whole || !keys.is_empty())
+        .map(|(shard, keys)| {
+            let mut i = Intents::from_keys(keys);
+            if whole {
+                i.set_whole();
+            }
+            (shard, i)
+        })
+        .collect()
 }

@@ -15,13 +15,16 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::channel::oneshot;
 
-use crate::cmd::{registry, ConnCtx, Exec, Merge, Resolved};
+use crate::cmd::{flag, registry, Command, ConnCtx, Exec, Merge, Resolved};
 use crate::resp::{Proto, Reply};
 use crate::server::blocking::{self, Blocked};
 use crate::server::shared::unix_ms;
 use crate::server::Core;
 use crate::server::{cross, merge};
 use crate::shard::{Shard, ShardCtx};
+use crate::tx::coord::Tx;
+use crate::tx::sched::{self, Step};
+use crate::tx::{watch, Intents, Mode, TxId};
 
 /// One command of a batch; its arguments are `args[start..start + argc]`.
 pub struct ShardCmd {
@@ -76,7 +79,7 @@ impl BatchOutput {
     }
 
     /// What a connection answers when a shard could not run its batch.
-    fn unavailable(n: usize) -> BatchOutput {
+    pub fn unavailable(n: usize) -> BatchOutput {
         let mut out = BatchOutput::default();
         for _ in 0..n {
             out.buf.extend_from_slice(b"-ERR shard unavailable (server shutting down)\r\n");
@@ -90,24 +93,83 @@ impl BatchOutput {
 pub enum ShardRequest {
     /// A batch to run, and where to send its replies.
     Batch { batch: ShardBatch, done: oneshot::Sender<BatchOutput> },
-    /// One step of a cross-shard command ([`crate::server::cross`]); the
+    /// Work outside any transaction (a blocking command's attempt, a
+    /// clean-up); with `intents`, it waits for conflicting locks first. The
     /// job sends its own result back.
-    Job(Box<dyn FnOnce(&mut Shard) + Send>),
+    Job { intents: Option<Intents>, run: Step },
+    /// Schedule transaction `id` here ([`crate::tx`]): accepted or refused.
+    Schedule { id: TxId, intents: Intents, done: oneshot::Sender<bool> },
+    /// A step of transaction `id`, run when its turn comes.
+    TxStep { id: TxId, step: Step },
+    /// Transaction `id` ends here.
+    Release { id: TxId, touch: Option<usize> },
 }
 
 /// Serves one mesh message on the shard that received it.
 pub fn serve(shard: &mut Shard, req: ShardRequest) {
     match req {
         ShardRequest::Batch { batch, done } => {
-            let mut out = BatchOutput::default();
-            execute(shard, &batch, &mut out);
-            let _ = done.send(out);
+            run_batch(shard, batch, Box::new(move |out| drop(done.send(out))));
         }
-        ShardRequest::Job(job) => {
-            job(shard);
-            shard.after_command(unix_ms());
+        ShardRequest::Job { intents: Some(intents), run } if shard.sched.locks().conflicts_with(&intents) => {
+            sched::run_after_locks(shard, intents, run);
+        }
+        ShardRequest::Job { run, .. } => run(shard),
+        ShardRequest::Schedule { id, intents, done } => {
+            let _ = done.send(shard.sched.schedule(id, intents));
+        }
+        ShardRequest::TxStep { id, step } => sched::step(shard, id, step),
+        ShardRequest::Release { id, touch } => sched::release(shard, id, touch),
+    }
+}
+
+/// Where a batch's replies go once it ran.
+pub type BatchDone = Box<dyn FnOnce(BatchOutput) + Send>;
+
+/// Runs a batch now, or — when a transaction holds locks some of its
+/// commands need — as a local transaction once those are released.
+pub fn run_batch(shard: &mut Shard, batch: ShardBatch, done: BatchDone) {
+    if !shard.sched.is_idle() {
+        let intents = batch_intents(&batch);
+        if shard.sched.locks().conflicts_with(&intents) {
+            let work = Box::new(move |shard: &mut Shard| {
+                let mut out = BatchOutput::default();
+                execute(shard, &batch, &mut out);
+                done(out);
+            });
+            return sched::run_after_locks(shard, intents, work);
         }
     }
+    let mut out = BatchOutput::default();
+    execute(shard, &batch, &mut out);
+    done(out);
+}
+
+/// What the commands of a batch touch, for the transaction locks.
+pub fn batch_intents(batch: &ShardBatch) -> Intents {
+    let registry = registry();
+    let mut keys = Vec::new();
+    let mut whole = false;
+    for c in &batch.cmds {
+        let args = &batch.args[c.start as usize..(c.start + c.argc) as usize];
+        whole |= command_intents(registry.by_id(c.id), args, &mut keys);
+    }
+    let mut intents = Intents::from_keys(keys);
+    if whole {
+        intents.set_whole();
+    }
+    intents
+}
+
+/// Adds the keys `cmd` uses to `keys`, written or read as its flags say;
+/// true if it uses the keyspace without naming its keys (FLUSHALL, KEYS,
+/// RANDOMKEY), so it needs the whole shard.
+pub fn command_intents(cmd: &Command, args: &[Bytes], keys: &mut Vec<(Bytes, Mode)>) -> bool {
+    let mode = if cmd.has(flag::WRITE) { Mode::Write } else { Mode::Read };
+    let before = keys.len();
+    keys.extend(cmd.key_positions(args).filter_map(|p| args.get(p)).map(|k| (k.clone(), mode)));
+    let keyless = keys.len() == before && cmd.has(flag::WRITE | flag::READONLY);
+    keyless || cmd.coordinated_when.is_some_and(|reads_elsewhere| reads_elsewhere(args))
 }
 
 /// Runs a batch on the shard that owns it: synchronous, in order.
@@ -126,9 +188,20 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
                 let mut ctx = ShardCtx { shard: &mut *shard, db: c.db as usize, now, client_id: c.client_id };
                 h(&mut ctx, args, &mut reply);
             }
+            // Inside MULTI a blocking command does not block.
+            Exec::Blocking(spec) => {
+                let mut reply = Reply::new(&mut out.buf, c.proto);
+                let mut ctx = ShardCtx { shard: &mut *shard, db: c.db as usize, now, client_id: c.client_id };
+                crate::shard::blocking::serve_now(&mut ctx, spec, args, &mut reply);
+            }
             // Routing never sends these to a shard.
-            Exec::Conn(_) | Exec::Container | Exec::Blocking(_) => {
+            Exec::Conn(_) | Exec::Container | Exec::Tx => {
                 Reply::new(&mut out.buf, c.proto).error("ERR internal routing error");
+            }
+        }
+        if cmd.has(flag::WRITE) && !shard.watches.is_empty() && out.buf.get(before) != Some(&b'-') {
+            for p in cmd.key_positions(args) {
+                watch::touch(shard, c.db as usize, &args[p]);
             }
         }
         shard.after_command(now);
@@ -179,8 +252,19 @@ pub struct Pipeline {
     pending: Vec<(usize, usize, Option<oneshot::Receiver<BatchOutput>>)>,
     /// A command whose keys span shards ends the round it is in; it runs
     /// once every command before it has.
-    cross: Option<(Resolved, Target, Vec<Bytes>)>,
+    cross: Option<Barrier>,
     cross_out: Vec<u8>,
+    /// The round holds a command split over shards that must look atomic
+    /// (MSET, DEL, MGET, FLUSHALL…): it runs as one transaction.
+    atomic: bool,
+}
+
+/// What ends a round and runs after its batches.
+enum Barrier {
+    /// A cross-shard or blocking command.
+    Command(Resolved, Target, Vec<Bytes>),
+    /// EXEC of the client's queued transaction.
+    Exec(Resolved, Target, crate::tx::exec::Queued),
 }
 
 /// Where a command's reply goes: its protocol, db and client.
@@ -205,6 +289,7 @@ impl Pipeline {
             pending: Vec::new(),
             cross: None,
             cross_out: Vec::new(),
+            atomic: false,
         }
     }
 
@@ -260,6 +345,7 @@ impl Pipeline {
             }
             self.owners.push(part_of_shard[shard]);
         }
+        self.atomic |= r.cmd.has(flag::WRITE | flag::READONLY);
         self.push_split(merge, t.proto, parts_start, owners_start, args);
     }
 
@@ -267,7 +353,14 @@ impl Pipeline {
     /// round (the connection treats it as a barrier) and runs last.
     pub fn to_cross(&mut self, r: Resolved, t: Target, args: &[Bytes]) {
         debug_assert!(self.cross.is_none(), "a cross-shard command ends its round");
-        self.cross = Some((r, t, args.to_vec()));
+        self.cross = Some(Barrier::Command(r, t, args.to_vec()));
+        self.slots.push(Slot { src: Source::Cross, hidden: false });
+    }
+
+    /// EXEC: like a cross-shard command, it closes the round and runs last.
+    pub fn to_exec(&mut self, r: Resolved, t: Target, queued: crate::tx::exec::Queued) {
+        debug_assert!(self.cross.is_none(), "EXEC ends its round");
+        self.cross = Some(Barrier::Exec(r, t, queued));
         self.slots.push(Slot { src: Source::Cross, hidden: false });
     }
 
@@ -279,6 +372,7 @@ impl Pipeline {
             self.parts.push((shard as u16, idx));
         }
         let owners_start = self.owners.len() as u32;
+        self.atomic |= self.batches.len() > 1 && r.cmd.has(flag::WRITE | flag::READONLY);
         self.push_split(merge, t.proto, parts_start, owners_start, args);
     }
 
@@ -301,6 +395,31 @@ impl Pipeline {
     /// the round) comes back instead: the connection waits for it, then
     /// calls [`Pipeline::finish_blocked`].
     pub async fn run(&mut self, core: &Rc<Core>, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) -> Option<Blocked> {
+        if std::mem::take(&mut self.atomic) {
+            self.run_atomic(core).await;
+        } else {
+            self.run_batches(core).await;
+        }
+        match self.cross.take() {
+            Some(Barrier::Command(r, t, args)) => {
+                self.cross_out = match r.cmd.exec {
+                    Exec::Blocking(spec) => match blocking::start(core, spec, r, t, args).await {
+                        Ok(reply) => reply,
+                        Err(blocked) => return Some(blocked),
+                    },
+                    _ => cross::run(core, r, t, args).await,
+                }
+            }
+            Some(Barrier::Exec(r, t, queued)) => self.cross_out = crate::tx::exec::run(core, ctx, r, t, queued).await,
+            None => {}
+        }
+        self.assemble(ctx, out);
+        self.clear();
+        None
+    }
+
+    /// The plain path: no transaction, one message per remote shard.
+    async fn run_batches(&mut self, core: &Rc<Core>) {
         let home = core.id;
         let mut pending = std::mem::take(&mut self.pending);
         for shard in 0..self.batches.len() {
@@ -316,8 +435,18 @@ impl Pipeline {
             }
         }
         if !self.batches[home].cmds.is_empty() {
-            execute(&mut core.shard.borrow_mut(), &self.batches[home], &mut self.outputs[home]);
-            self.batches[home].clear();
+            let mut shard = core.shard.borrow_mut();
+            if shard.sched.is_idle() {
+                execute(&mut shard, &self.batches[home], &mut self.outputs[home]);
+                self.batches[home].clear();
+            } else {
+                // A transaction is under way here: the batch may have to wait.
+                let batch = mem::take(&mut self.batches[home]);
+                let n = batch.cmds.len();
+                let (done, rx) = oneshot::channel();
+                run_batch(&mut shard, batch, Box::new(move |out| drop(done.send(out))));
+                pending.push((home, n, Some(rx)));
+            }
         }
         for (shard, n, rx) in pending.drain(..) {
             let output = match rx {
@@ -327,18 +456,37 @@ impl Pipeline {
             self.outputs[shard] = output.unwrap_or_else(|| BatchOutput::unavailable(n));
         }
         self.pending = pending;
-        if let Some((r, t, args)) = self.cross.take() {
-            self.cross_out = match r.cmd.exec {
-                Exec::Blocking(spec) => match blocking::start(core, spec, r, t, args).await {
-                    Ok(reply) => reply,
-                    Err(blocked) => return Some(blocked),
-                },
-                _ => cross::run(core, r, t, args).await,
-            };
+    }
+
+    /// A round holding a split command: its batches run as one transaction,
+    /// scheduled on every shard they go to, each shard's batch one step.
+    async fn run_atomic(&mut self, core: &Rc<Core>) {
+        let shards: Vec<usize> = (0..self.batches.len()).filter(|&s| !self.batches[s].cmds.is_empty()).collect();
+        let sizes: Vec<usize> = shards.iter().map(|&s| self.batches[s].cmds.len()).collect();
+        let plan = shards.iter().map(|&s| (s, batch_intents(&self.batches[s]))).collect();
+        let outputs = match Tx::begin(core, plan).await {
+            Ok(tx) => {
+                let steps: Vec<_> = shards
+                    .iter()
+                    .map(|&s| {
+                        let batch = mem::take(&mut self.batches[s]);
+                        tx.step(s, true, move |shard| {
+                            let mut out = BatchOutput::default();
+                            execute(shard, &batch, &mut out);
+                            out
+                        })
+                    })
+                    .collect();
+                let outputs = futures::future::join_all(steps).await;
+                tx.release(None).await;
+                outputs
+            }
+            Err(e) => shards.iter().map(|_| Err(e)).collect(),
+        };
+        for ((shard, n), output) in shards.into_iter().zip(sizes).zip(outputs) {
+            self.outputs[shard] = output.unwrap_or_else(|_| BatchOutput::unavailable(n));
+            self.batches[shard].clear();
         }
-        self.assemble(ctx, out);
-        self.clear();
-        None
     }
 
     /// Completes a round that ended in a blocking command, with its reply.

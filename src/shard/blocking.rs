@@ -277,6 +277,43 @@ fn serve(ctx: &mut ShardCtx, w: &Waiter, key: &[u8]) {
     w.deliver(outcome);
 }
 
+/// A blocking command that may not block (inside MULTI, like Redis's
+/// CLIENT_DENY_BLOCKING): served from its first key with data, else the
+/// timeout's null reply at once. All its keys are on this shard.
+pub fn serve_now(ctx: &mut ShardCtx, spec: &BlockSpec, args: &[Bytes], reply: &mut Reply) {
+    let positions = match (spec.parse)(args) {
+        Ok((positions, _)) => positions,
+        Err(e) => return reply.error(&e),
+    };
+    for p in positions {
+        match try_key(ctx, spec, args, &args[p], reply) {
+            None => continue,
+            Some(Served::Replied) => return,
+            // The destination is on another shard: routing never does this.
+            Some(Served::Popped(elem)) => {
+                if let Some(mv) = &spec.finish {
+                    (mv.restore)(ctx, args, elem);
+                }
+                return reply.error("ERR internal routing error");
+            }
+        }
+    }
+    reply.null_array();
+}
+
+/// Serves a blocking command from `key` if it can, without waiting: None
+/// if the key has nothing for it; a wrong type is the WRONGTYPE reply.
+pub fn try_key(ctx: &mut ShardCtx, spec: &BlockSpec, args: &[Bytes], key: &[u8], reply: &mut Reply) -> Option<Served> {
+    match (spec.ready)(ctx, args, key) {
+        Check::Empty => None,
+        Check::WrongType => {
+            reply.error(crate::cmd::err::WRONGTYPE);
+            Some(Served::Replied)
+        }
+        Check::Ready => Some((spec.serve)(ctx, args, key, reply)),
+    }
+}
+
 /// Serves the waiters of every ready key, front to back while the key can
 /// serve them; keys created meanwhile (BLMOVE's destination) are served in
 /// turn. Runs after each command.
@@ -288,6 +325,11 @@ pub fn serve_ready(shard: &mut Shard, now: u64) {
             break;
         }
         for key in ready {
+            // A transaction holds it: served when it lets go (tx::sched).
+            if shard.sched.blocks(&key, crate::tx::Mode::Write) {
+                shard.sched.deferred_ready.push(key);
+                continue;
+            }
             let dbs: Vec<usize> =
                 (0..shard.dbs.len()).filter(|&d| shard.blocking.queues.contains_key(&(d, key.clone()))).collect();
             for db in dbs {

@@ -52,7 +52,9 @@ impl Cycle {
         let mut loops = 0;
         while self.db < shard.dbs.len() {
             let db = &mut shard.dbs[self.db];
-            let (sampled, expired) = db.expire_sample(KEYS_PER_LOOP, now, crate::rand::next_u64);
+            let sched = &shard.sched;
+            let locked = |key: &[u8]| sched.blocks(key, crate::tx::Mode::Write);
+            let (sampled, expired) = db.expire_sample(KEYS_PER_LOOP, now, crate::rand::next_u64, locked);
             loops += 1;
             let stale = sampled > 0 && expired * 100 > sampled * ACCEPTABLE_STALE;
             if !stale {

@@ -134,6 +134,12 @@ impl Db {
         self.entries.get(key).filter(|e| !e.is_expired(now))
     }
 
+    /// Whether the table holds `key` at all, live or expired but not yet
+    /// deleted (Redis's `dictFind` on the main dict).
+    pub fn has_entry(&self, key: &[u8]) -> bool {
+        self.entries.contains_key(key)
+    }
+
     pub fn contains(&mut self, key: &[u8], now: UnixMs) -> bool {
         self.peek(key, now).is_some()
     }
@@ -288,7 +294,15 @@ impl Db {
 
     /// One active-expiry sample: looks at up to `samples` random keys with a
     /// TTL and deletes the expired ones. Returns (sampled, expired).
-    pub fn expire_sample(&mut self, samples: usize, now: UnixMs, mut rand: impl FnMut() -> u64) -> (usize, usize) {
+    /// Keys `locked` says a transaction holds are left for later: a
+    /// transaction sees its keys as they were when it was scheduled.
+    pub fn expire_sample(
+        &mut self,
+        samples: usize,
+        now: UnixMs,
+        mut rand: impl FnMut() -> u64,
+        locked: impl Fn(&[u8]) -> bool,
+    ) -> (usize, usize) {
         let mut sampled = 0;
         let mut expired = 0;
         while sampled < samples && !self.volatile.is_empty() {
@@ -296,7 +310,7 @@ impl Db {
             let idx = (rand() % self.volatile.len() as u64) as usize;
             let key = &self.volatile[idx];
             match self.entries.get_index_of(&key[..]) {
-                Some(i) if self.entries[i].is_expired(now) => {
+                Some(i) if self.entries[i].is_expired(now) && !locked(key) => {
                     // Both positions are known: no second hash of the key.
                     self.entries.swap_remove_index(i);
                     self.volatile.swap_remove_index(idx);
@@ -406,7 +420,7 @@ mod tests {
         let mut r = rng(7);
         let mut total = 0;
         for _ in 0..1000 {
-            total += db.expire_sample(20, 500, &mut r).1;
+            total += db.expire_sample(20, 500, &mut r, |_| false).1;
         }
         assert_eq!(total, 500);
         assert_eq!((db.len(), db.expires(), db.expired), (500, 500, 500));

@@ -26,6 +26,10 @@ pub struct Shard {
     pub clients: Clients,
     /// Clients blocked on this shard's keys.
     pub blocking: blocking::Blocking,
+    /// Cross-shard transactions scheduled here and the locks they hold.
+    pub sched: crate::tx::sched::Scheduler,
+    /// Keys clients WATCH here.
+    pub watches: crate::tx::watch::Watches,
 }
 
 impl Shard {
@@ -40,6 +44,8 @@ impl Shard {
             stats: Stats::new(crate::cmd::registry().len()),
             clients: Clients::default(),
             blocking: blocking::Blocking::default(),
+            sched: Default::default(),
+            watches: Default::default(),
         }
     }
 

@@ -1,0 +1,113 @@
+//! The coordinator's handle on a transaction: schedule it on its shards,
+//! send it steps, release it (see the protocol in [`crate::tx`]).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+
+use super::locks::Intents;
+use super::sched::{self, Step, TxId};
+use crate::server::dispatch::ShardRequest;
+use crate::server::Core;
+
+/// The reply when a shard could not take a message (the server is stopping).
+pub const UNAVAILABLE: &str = "ERR shard unavailable (server shutting down)";
+
+/// A scheduled transaction. Release it with [`Tx::release`] (every path:
+/// a transaction left scheduled would block its keys for good).
+pub struct Tx {
+    core: Rc<Core>,
+    pub id: TxId,
+    /// Shards where it is still scheduled.
+    held: RefCell<Vec<usize>>,
+}
+
+impl Tx {
+    /// Schedules a transaction with `intents` on each shard named (each
+    /// shard once), retrying with a fresh id while some shard refuses.
+    pub async fn begin(core: &Rc<Core>, intents: Vec<(usize, Intents)>) -> Result<Tx, &'static str> {
+        loop {
+            let id = sched::next_id();
+            let answers = intents.iter().map(|(shard, i)| schedule_on(core, *shard, id, i.clone()));
+            let answers = futures::future::join_all(answers).await;
+            let accepted: Vec<usize> =
+                intents.iter().zip(&answers).filter(|(_, a)| matches!(a, Ok(true))).map(|((s, _), _)| *s).collect();
+            let tx = Tx { core: core.clone(), id, held: RefCell::new(accepted) };
+            if answers.iter().all(|a| matches!(a, Ok(true))) {
+                return Ok(tx);
+            }
+            tx.release(None).await;
+            if answers.iter().any(|a| a.is_err()) {
+                return Err(UNAVAILABLE);
+            }
+            // Let the transactions we collided with make progress first.
+            glommio::executor().yield_task_queue_now().await;
+        }
+    }
+
+    /// Runs `job` as a step of this transaction on `shard`; with `release`,
+    /// the transaction ends there right after (one message for both).
+    pub async fn step<R, F>(&self, shard: usize, release: bool, job: F) -> Result<R, &'static str>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut crate::shard::Shard) -> R + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let id = self.id;
+        let step: Step = Box::new(move |s| {
+            let _ = tx.send(job(s));
+            if release {
+                sched::release(s, id, None);
+            }
+        });
+        if release {
+            self.held.borrow_mut().retain(|&s| s != shard);
+        }
+        if shard == self.core.id {
+            sched::step(&mut self.core.shard.borrow_mut(), id, step);
+        } else {
+            self.core.mesh.send_to(shard, ShardRequest::TxStep { id, step }).await.map_err(|_| UNAVAILABLE)?;
+        }
+        rx.await.map_err(|_| UNAVAILABLE)
+    }
+
+    /// Ends the transaction on every shard still holding it; with
+    /// `touch = Some(db)`, the keys it wrote there count as touched for WATCH.
+    pub async fn release(&self, touch: Option<usize>) {
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        for shard in held {
+            if shard == self.core.id {
+                sched::release(&mut self.core.shard.borrow_mut(), self.id, touch);
+            } else {
+                let _ = self.core.mesh.send_to(shard, ShardRequest::Release { id: self.id, touch }).await;
+            }
+        }
+    }
+}
+
+impl Drop for Tx {
+    /// A coordinator that stopped half-way (its task was cancelled) still
+    /// gives its locks back.
+    fn drop(&mut self) {
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        if held.is_empty() {
+            return;
+        }
+        let (core, id) = (self.core.clone(), self.id);
+        glommio::spawn_local(async move {
+            let tx = Tx { core, id, held: RefCell::new(held) };
+            tx.release(None).await;
+        })
+        .detach();
+    }
+}
+
+async fn schedule_on(core: &Rc<Core>, shard: usize, id: TxId, intents: Intents) -> Result<bool, &'static str> {
+    if shard == core.id {
+        return Ok(core.shard.borrow_mut().sched.schedule(id, intents));
+    }
+    let (done, rx) = oneshot::channel();
+    core.mesh.send_to(shard, ShardRequest::Schedule { id, intents, done }).await.map_err(|_| UNAVAILABLE)?;
+    rx.await.map_err(|_| UNAVAILABLE)
+}

@@ -1,0 +1,506 @@
+//! MULTI/EXEC: a client's queued commands run as one transaction.
+//!
+//! EXEC plans the queue first: connection commands (SELECT, PING, CLIENT…)
+//! answer on the spot, in order, so a SELECT changes the db of the commands
+//! after it; every other command goes to the batch of the shard owning its
+//! keys, or — split over shards — to a batch on each, merged later. A
+//! command that needs several hops (a cross-shard RENAME, SUNIONSTORE, a
+//! blocking command over keys of several shards) ends a *segment*: the
+//! batches before it run, then it, then the next segment.
+//!
+//! Then EXEC runs the plan under one transaction ([`crate::tx`]) holding
+//! every key the queue names, and the keys the client WATCHes (read). The
+//! common case is one segment: one message per shard to schedule, one to run
+//! its batch and release. When everything is on one shard, it is one
+//! message and no transaction id at all unless that shard is busy with a
+//! conflicting transaction. WATCH is checked on each watched shard before
+//! anything runs, once the transaction's turn has come there.
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use futures::channel::oneshot;
+
+use super::coord::{Tx, UNAVAILABLE};
+use super::Intents;
+use crate::cmd::{ConnCtx, Exec, Merge, Resolved};
+use crate::resp::{Proto, Reply};
+use crate::server::cross::Cross;
+use crate::server::dispatch::{self, BatchOutput, ShardBatch, ShardCmd, ShardRequest, Target};
+use crate::server::merge;
+use crate::server::shared::unix_ms;
+use crate::server::Core;
+use crate::shard::blocking::{self as shard_blocking, Served};
+use crate::shard::Shard;
+use crate::slot::shard_of_key;
+
+/// The commands a client queued between MULTI and EXEC.
+pub type Queued = Vec<(Resolved, Vec<Bytes>)>;
+
+/// A client inside MULTI.
+#[derive(Default)]
+pub struct Multi {
+    pub cmds: Queued,
+    /// A command was refused while queueing: EXEC aborts (EXECABORT).
+    pub failed: bool,
+}
+
+pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+
+/// Where one queued command's reply comes from.
+enum Part {
+    /// Answered while planning (a connection command).
+    Inline(Vec<u8>),
+    /// Reply `idx` of `shard`'s batch in segment `seg`.
+    Shard { seg: usize, shard: usize, idx: u32 },
+    /// Parts on several shards of segment `seg`, merged.
+    Split { seg: usize, merge: Merge, proto: Proto, parts: Vec<(usize, u32)>, owners: Vec<u16>, args: Vec<Bytes> },
+    /// A command that runs by itself, in several hops, between two segments.
+    Hops { r: Resolved, t: Target, args: Vec<Bytes> },
+}
+
+/// Segment `i`'s batches, one per shard; commands of several hops sit between.
+struct Plan {
+    segments: Vec<Vec<ShardBatch>>,
+    parts: Vec<Part>,
+    intents: Vec<Intents>,
+}
+
+impl Plan {
+    fn new(shards: usize) -> Plan {
+        Plan {
+            segments: vec![(0..shards).map(|_| ShardBatch::default()).collect()],
+            parts: Vec::new(),
+            intents: (0..shards).map(|_| Intents::default()).collect(),
+        }
+    }
+
+    fn seg(&self) -> usize {
+        self.segments.len() - 1
+    }
+
+    fn push(&mut self, shard: usize, r: Resolved, t: Target, args: &[Bytes]) -> u32 {
+        let seg = self.seg();
+        let batch = &mut self.segments[seg][shard];
+        let start = batch.args.len() as u32;
+        batch.args.extend(args.iter().cloned());
+        batch.cmds.push(ShardCmd {
+            id: r.id,
+            start,
+            argc: args.len() as u32,
+            db: t.db,
+            proto: t.proto,
+            counted: true,
+            client_id: t.client_id,
+        });
+        batch.cmds.len() as u32 - 1
+    }
+
+    fn lock(&mut self, shard: usize, r: Resolved, args: &[Bytes]) {
+        let mut keys = Vec::new();
+        let whole = dispatch::command_intents(r.cmd, args, &mut keys);
+        let mut i = Intents::from_keys(keys);
+        if whole {
+            i.set_whole();
+        }
+        self.intents[shard].merge(i);
+    }
+
+    fn hops(&mut self, r: Resolved, t: Target, args: Vec<Bytes>) {
+        for (shard, i) in crate::server::cross::intents(r.cmd, &args, self.intents.len()) {
+            self.intents[shard].merge(i);
+        }
+        let shards = self.intents.len();
+        self.segments.push((0..shards).map(|_| ShardBatch::default()).collect());
+        self.parts.push(Part::Hops { r, t, args });
+    }
+
+    /// The shards with something to do (or watched keys to check).
+    fn shards(&self) -> Vec<usize> {
+        (0..self.intents.len()).filter(|&s| !self.intents[s].is_empty()).collect()
+    }
+
+    fn has_hops(&self) -> bool {
+        self.segments.len() > 1
+    }
+}
+
+/// Runs EXEC: the reply (an array of the replies, or null if a WATCHed key
+/// was touched).
+pub async fn run(core: &Rc<Core>, ctx: &mut ConnCtx<'_>, exec: Resolved, t: Target, queued: Queued) -> Vec<u8> {
+    let started = std::time::Instant::now();
+    let watched = std::mem::take(&mut ctx.client.state.borrow_mut().watched);
+    let shards = core.shared.shards;
+    let mut plan = Plan::new(shards);
+    for (r, args) in queued {
+        plan_command(&mut plan, ctx, core, r, args);
+    }
+    // Watched keys are read: no one may touch them between the check and the run.
+    for (_, key) in &watched {
+        let shard = shard_of_key(key, shards);
+        plan.intents[shard].merge(Intents::from_keys(vec![(key.clone(), super::Mode::Read)]));
+    }
+    let watched_shards = watched_shards(&watched, shards);
+    let involved = plan.shards();
+    let out = if involved.len() == 1 && !plan.has_hops() {
+        run_local(core, ctx, plan, involved[0], t, &watched_shards).await
+    } else {
+        run_tx(core, ctx, plan, involved, t, &watched_shards).await
+    };
+    unwatch(core, t.client_id, &watched_shards).await;
+    let failed = out.first() == Some(&b'-');
+    core.shard.borrow_mut().stats.record_call(exec.id, started.elapsed().as_micros() as u64, failed);
+    out
+}
+
+/// Adds one queued command to the plan.
+fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Resolved, args: Vec<Bytes>) {
+    let (db, proto) = {
+        let s = ctx.client.state.borrow();
+        (s.db as u16, s.proto)
+    };
+    let t = Target { db, proto, client_id: ctx.client.id };
+    let shards = core.shared.shards;
+    let home = core.id;
+    let cmd = r.cmd;
+    let owners: Vec<(usize, usize)> = cmd.key_positions(&args).map(|p| (p, shard_of_key(&args[p], shards))).collect();
+    let one_shard = owners.first().map(|o| o.1).filter(|&s| owners.iter().all(|o| o.1 == s));
+    match cmd.exec {
+        Exec::Conn(handler) => {
+            let mut buf = Vec::new();
+            handler(ctx, &args, &mut Reply::new(&mut buf, proto));
+            plan.parts.push(Part::Inline(buf));
+        }
+        Exec::Keyed(_) => {
+            let shard = match cmd.first_key {
+                k if k > 0 && (k as usize) < args.len() => shard_of_key(&args[k as usize], shards),
+                _ => home,
+            };
+            plan.lock(shard, r, &args);
+            let idx = plan.push(shard, r, t, &args);
+            plan.parts.push(Part::Shard { seg: plan.seg(), shard, idx });
+        }
+        Exec::MultiKey(_, merge) => match one_shard {
+            Some(shard) => {
+                plan.lock(shard, r, &args);
+                let idx = plan.push(shard, r, t, &args);
+                plan.parts.push(Part::Shard { seg: plan.seg(), shard, idx });
+            }
+            None => split(plan, r, t, merge, args, &owners),
+        },
+        Exec::AllShards(_, merge) => {
+            let mut parts = Vec::new();
+            for shard in 0..shards {
+                plan.lock(shard, r, &args);
+                parts.push((shard, plan.push(shard, r, t, &args)));
+            }
+            let seg = plan.seg();
+            plan.parts.push(Part::Split { seg, merge, proto, parts, owners: Vec::new(), args });
+        }
+        Exec::Cross(..) | Exec::Blocking(_) => {
+            let elsewhere = shards > 1 && cmd.coordinated_when.is_some_and(|reads| reads(&args));
+            let single = match one_shard {
+                _ if elsewhere => None,
+                Some(shard) => Some(shard),
+                None if owners.is_empty() && (cmd.movable_keys.is_some() || shards == 1) => Some(home),
+                None => None,
+            };
+            match single {
+                Some(shard) => {
+                    plan.lock(shard, r, &args);
+                    let idx = plan.push(shard, r, t, &args);
+                    plan.parts.push(Part::Shard { seg: plan.seg(), shard, idx });
+                }
+                None => plan.hops(r, t, args),
+            }
+        }
+        Exec::Container | Exec::Tx => {
+            let mut buf = Vec::new();
+            Reply::new(&mut buf, proto).error("ERR internal routing error");
+            plan.parts.push(Part::Inline(buf));
+        }
+    }
+}
+
+/// A multi-key command over keys of several shards: one part per shard.
+fn split(plan: &mut Plan, r: Resolved, t: Target, merge: Merge, args: Vec<Bytes>, owners: &[(usize, usize)]) {
+    let step = r.cmd.step.max(1) as usize;
+    let mut part_of_shard: Vec<Option<u16>> = vec![None; plan.intents.len()];
+    let mut parts: Vec<(usize, u32)> = Vec::new();
+    let mut order = Vec::with_capacity(owners.len());
+    let mut per_shard: Vec<Vec<Bytes>> = vec![Vec::new(); plan.intents.len()];
+    for &(pos, shard) in owners {
+        if part_of_shard[shard].is_none() {
+            part_of_shard[shard] = Some(parts.len() as u16);
+            parts.push((shard, 0));
+            per_shard[shard].push(args[0].clone());
+        }
+        per_shard[shard].extend(args[pos..(pos + step).min(args.len())].iter().cloned());
+        order.push(part_of_shard[shard].unwrap_or(0));
+    }
+    for part in parts.iter_mut() {
+        let shard_args = std::mem::take(&mut per_shard[part.0]);
+        plan.lock(part.0, r, &shard_args);
+        part.1 = plan.push(part.0, r, t, &shard_args);
+        // The parts count once, as the whole command.
+        if let Some(c) = plan.segments.last_mut().and_then(|s| s[part.0].cmds.last_mut()) {
+            c.counted = false;
+        }
+    }
+    let seg = plan.seg();
+    plan.parts.push(Part::Split { seg, merge, proto: t.proto, parts, owners: order, args });
+}
+
+fn watched_shards(watched: &[(usize, Bytes)], shards: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = watched.iter().map(|(_, k)| shard_of_key(k, shards)).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Whether `client`'s watched keys on this shard were touched.
+fn watch_dirty(shard: &Shard, client: u64) -> bool {
+    let now = unix_ms();
+    shard.watches.is_dirty(client, &shard.dbs, now)
+}
+
+/// Everything on one shard: one message, checked and run in one go; a
+/// local transaction only if a conflicting one holds locks there.
+async fn run_local(
+    core: &Rc<Core>,
+    ctx: &mut ConnCtx<'_>,
+    mut plan: Plan,
+    shard: usize,
+    t: Target,
+    watched: &[usize],
+) -> Vec<u8> {
+    let batch = std::mem::take(&mut plan.segments[0][shard]);
+    let intents = std::mem::take(&mut plan.intents[shard]);
+    let check = !watched.is_empty();
+    let client = t.client_id;
+    let (tx, rx) = oneshot::channel();
+    let run = Box::new(move |s: &mut Shard| {
+        if check && watch_dirty(s, client) {
+            let _ = tx.send(None);
+            return;
+        }
+        let mut out = BatchOutput::default();
+        dispatch::execute(s, &batch, &mut out);
+        let _ = tx.send(Some(out));
+    });
+    let req = ShardRequest::Job { intents: Some(intents), run };
+    if shard == core.id {
+        dispatch::serve(&mut core.shard.borrow_mut(), req);
+    } else if core.mesh.send_to(shard, req).await.is_err() {
+        return error(t.proto, UNAVAILABLE);
+    }
+    match rx.await {
+        Ok(Some(out)) => {
+            let mut outputs: Vec<Vec<BatchOutput>> =
+                vec![(0..core.shared.shards).map(|_| Default::default()).collect()];
+            outputs[0][shard] = out;
+            assemble(ctx, &plan.parts, &outputs, Vec::new(), t.proto)
+        }
+        Ok(None) => aborted(t.proto),
+        Err(_) => error(t.proto, UNAVAILABLE),
+    }
+}
+
+/// The general case: a transaction over several shards.
+async fn run_tx(
+    core: &Rc<Core>,
+    ctx: &mut ConnCtx<'_>,
+    mut plan: Plan,
+    involved: Vec<usize>,
+    t: Target,
+    watched: &[usize],
+) -> Vec<u8> {
+    let intents = involved.iter().map(|&s| (s, std::mem::take(&mut plan.intents[s]))).collect();
+    let tx = match Tx::begin(core, intents).await {
+        Ok(tx) => Rc::new(tx),
+        Err(e) => return error(t.proto, e),
+    };
+    if !watched.is_empty() {
+        let client = t.client_id;
+        let checks = watched.iter().map(|&s| tx.step(s, false, move |shard| watch_dirty(shard, client)));
+        let dirty = futures::future::join_all(checks).await;
+        if dirty.iter().any(|d| !matches!(d, Ok(false))) {
+            tx.release(None).await;
+            return aborted(t.proto);
+        }
+    }
+    let single = !plan.has_hops();
+    let mut outputs: Vec<Vec<BatchOutput>> = Vec::new();
+    let mut hop_replies = Vec::new();
+    let segments = std::mem::take(&mut plan.segments);
+    let mut hops = plan.parts.iter().filter_map(|p| match p {
+        Part::Hops { r, t, args, .. } => Some((*r, *t, args.clone())),
+        _ => None,
+    });
+    for (i, segment) in segments.into_iter().enumerate() {
+        if i > 0 {
+            if let Some((r, ht, args)) = hops.next() {
+                hop_replies.push(run_hops(core, &tx, r, ht, args).await);
+            }
+        }
+        outputs.push(run_segment(&tx, segment, single).await);
+    }
+    tx.release(None).await;
+    assemble(ctx, &plan.parts, &outputs, hop_replies, t.proto)
+}
+
+/// Runs one segment's batches, one step per shard, all at once.
+async fn run_segment(tx: &Tx, segment: Vec<ShardBatch>, release: bool) -> Vec<BatchOutput> {
+    let sizes: Vec<usize> = segment.iter().map(|b| b.cmds.len()).collect();
+    let steps = segment.into_iter().enumerate().filter(|(_, b)| !b.cmds.is_empty()).map(|(shard, batch)| async move {
+        let out = tx
+            .step(shard, release, move |s| {
+                let mut out = BatchOutput::default();
+                dispatch::execute(s, &batch, &mut out);
+                out
+            })
+            .await;
+        (shard, out)
+    });
+    let done = futures::future::join_all(steps).await;
+    let mut outputs: Vec<BatchOutput> = sizes.iter().map(|_| BatchOutput::default()).collect();
+    for (shard, out) in done {
+        outputs[shard] = out.unwrap_or_else(|_| BatchOutput::unavailable(sizes[shard]));
+    }
+    outputs
+}
+
+/// A command of several hops inside the transaction: a cross-shard
+/// command's coordinator, or a blocking command tried key by key.
+async fn run_hops(core: &Rc<Core>, tx: &Rc<Tx>, r: Resolved, t: Target, args: Vec<Bytes>) -> Vec<u8> {
+    let started = std::time::Instant::now();
+    let cx = || Cross::new(core, t, unix_ms()).within(tx.clone());
+    let shards = core.shared.shards;
+    let out = match r.cmd.exec {
+        Exec::Cross(_, coordinator) => coordinator(cx(), args.clone()).await,
+        Exec::Blocking(spec) => serve_across(&cx(), spec, args.clone()).await,
+        _ => cx().error("ERR internal routing error"),
+    };
+    let failed = out.first() == Some(&b'-');
+    if !failed && r.cmd.has(crate::cmd::flag::WRITE) {
+        // The keys it wrote are touched for WATCH, each on its shard.
+        let db = t.db as usize;
+        for (shard, intents) in crate::server::cross::intents(r.cmd, &args, shards) {
+            let keys: Vec<Bytes> = intents.written().cloned().collect();
+            let _ = tx
+                .step(shard, false, move |s| {
+                    for k in &keys {
+                        super::watch::touch(s, db, k);
+                    }
+                })
+                .await;
+        }
+    }
+    core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, failed);
+    out
+}
+
+/// A blocking command inside MULTI over keys of several shards: served from
+/// its first key with data, shard by shard in key order, else null.
+async fn serve_across(cx: &Cross, spec: &'static shard_blocking::BlockSpec, args: Vec<Bytes>) -> Vec<u8> {
+    let positions = match (spec.parse)(&args) {
+        Ok((positions, _)) => positions,
+        Err(e) => return cx.error(&e),
+    };
+    let args = std::sync::Arc::new(args);
+    let proto = cx.proto;
+    for p in positions {
+        let a = args.clone();
+        let tried = cx
+            .on(cx.shard_of(&args[p]), move |ctx| {
+                let mut buf = Vec::new();
+                let served = shard_blocking::try_key(ctx, spec, &a, &a[p], &mut Reply::new(&mut buf, proto));
+                (served, buf)
+            })
+            .await;
+        match tried {
+            Err(e) => return cx.error(e),
+            Ok((None, _)) => continue,
+            Ok((Some(Served::Replied), buf)) => return buf,
+            Ok((Some(Served::Popped(elem)), _)) => return push_popped(cx, spec, args, elem).await,
+        }
+    }
+    cx.encode(|r| r.null_array())
+}
+
+/// BLMOVE inside MULTI with its destination on another shard: the push.
+async fn push_popped(
+    cx: &Cross,
+    spec: &'static shard_blocking::BlockSpec,
+    args: std::sync::Arc<Vec<Bytes>>,
+    elem: Vec<u8>,
+) -> Vec<u8> {
+    let Some(mv) = &spec.finish else { return cx.error("ERR internal blocking error") };
+    let (push, restore, proto) = (mv.push, mv.restore, cx.proto);
+    let a = args.clone();
+    let pushed = cx
+        .on(cx.shard_of(&args[mv.dst_at]), move |ctx| {
+            let mut buf = Vec::new();
+            let back = push(ctx, &a, elem, &mut Reply::new(&mut buf, proto));
+            (buf, back)
+        })
+        .await;
+    match pushed {
+        Err(e) => cx.error(e),
+        Ok((buf, None)) => buf,
+        Ok((buf, Some(elem))) => {
+            let _ = cx.on(cx.shard_of(&args[1]), move |ctx| restore(ctx, &args, elem)).await;
+            buf
+        }
+    }
+}
+
+/// Forgets the client's watched keys on each shard (EXEC always unwatches).
+async fn unwatch(core: &Rc<Core>, client: u64, shards: &[usize]) {
+    for &shard in shards {
+        let run = Box::new(move |s: &mut Shard| s.watches.unwatch(client));
+        let req = ShardRequest::Job { intents: None, run };
+        if shard == core.id {
+            dispatch::serve(&mut core.shard.borrow_mut(), req);
+        } else {
+            let _ = core.mesh.send_to(shard, req).await;
+        }
+    }
+}
+
+/// EXEC's array: each queued command's reply in order.
+fn assemble(
+    ctx: &mut ConnCtx<'_>,
+    parts: &[Part],
+    outputs: &[Vec<BatchOutput>],
+    hop_replies: Vec<Vec<u8>>,
+    proto: Proto,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut hop_replies = hop_replies.into_iter();
+    Reply::new(&mut out, proto).array(parts.len());
+    for part in parts {
+        match part {
+            Part::Inline(buf) => out.extend_from_slice(buf),
+            Part::Shard { seg, shard, idx } => out.extend_from_slice(outputs[*seg][*shard].reply(*idx)),
+            Part::Split { seg, merge: kind, proto, parts, owners, args } => {
+                let replies: Vec<&[u8]> = parts.iter().map(|&(s, i)| outputs[*seg][s].reply(i)).collect();
+                merge::merge(*kind, ctx, args, &replies, owners, &mut Reply::new(&mut out, *proto));
+            }
+            Part::Hops { .. } => out.extend_from_slice(&hop_replies.next().unwrap_or_default()),
+        }
+    }
+    out
+}
+
+fn aborted(proto: Proto) -> Vec<u8> {
+    let mut out = Vec::new();
+    Reply::new(&mut out, proto).null_array();
+    out
+}
+
+fn error(proto: Proto, msg: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    Reply::new(&mut out, proto).error(msg);
+    out
+}

@@ -1,0 +1,170 @@
+//! WATCH, the shard's side: which clients watch which of its keys, and
+//! which of them had a watched key touched since (Redis's CLIENT_DIRTY_CAS).
+//!
+//! A key is *touched* when a write command that succeeded names it, when a
+//! transaction that wrote it ends, or when FLUSHDB/FLUSHALL/SWAPDB change
+//! it. A key that was live when watched and has since expired also makes
+//! EXEC fail (Redis's `isWatchedKeyExpired`), checked when EXEC runs.
+//! Redis's rules for keys already expired (but not yet deleted) when
+//! watched are kept: deleting such a key is no change.
+//!
+//! Touching by command is by the command's key positions, so a write that
+//! changed nothing (DEL of a missing key, SET … NX on an existing one) also
+//! touches, where Redis would not: EXEC may fail where Redis's succeeds,
+//! never the other way round.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+
+use crate::shard::{Db, Shard, UnixMs};
+
+struct Watcher {
+    client: u64,
+    /// Live when watched: its expiry since then fails EXEC.
+    existed: bool,
+    /// Present but already expired when watched (Redis's `wk->expired`).
+    stale: bool,
+}
+
+/// The shard's watched keys.
+#[derive(Default)]
+pub struct Watches {
+    keys: HashMap<(usize, Bytes), Vec<Watcher>, ahash::RandomState>,
+    by_client: HashMap<u64, Vec<(usize, Bytes)>, ahash::RandomState>,
+    dirty: HashSet<u64, ahash::RandomState>,
+}
+
+impl Watches {
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Keys watched here (INFO's `watching_clients`-like counts).
+    pub fn keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Clients watching keys here.
+    pub fn clients(&self) -> usize {
+        self.by_client.len()
+    }
+
+    pub fn watching(&self, client: u64) -> usize {
+        self.by_client.get(&client).map_or(0, Vec::len)
+    }
+
+    fn watch(&mut self, client: u64, db: usize, key: &Bytes, existed: bool, stale: bool) {
+        let watchers = self.keys.entry((db, key.clone())).or_default();
+        if watchers.iter().any(|w| w.client == client) {
+            return;
+        }
+        watchers.push(Watcher { client, existed, stale });
+        self.by_client.entry(client).or_default().push((db, key.clone()));
+    }
+
+    /// Forgets everything `client` watches here, and its dirty mark.
+    pub fn unwatch(&mut self, client: u64) {
+        self.dirty.remove(&client);
+        let Some(keys) = self.by_client.remove(&client) else { return };
+        for k in keys {
+            if let Some(watchers) = self.keys.get_mut(&k) {
+                watchers.retain(|w| w.client != client);
+                if watchers.is_empty() {
+                    self.keys.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// Redis's `touchWatchedKey`: every client watching `key` is dirty,
+    /// except one that watched it already expired and finds it now gone.
+    fn touch(&mut self, db: usize, key: &[u8], present: bool) {
+        let Some(watchers) = self.keys.get_mut(&(db, Bytes::copy_from_slice(key))) else { return };
+        for w in watchers {
+            if w.stale && !present {
+                w.stale = false;
+                continue;
+            }
+            self.dirty.insert(w.client);
+        }
+    }
+
+    /// Redis's `touchAllWatchedKeysInDb`: `emptied` loses its keys (FLUSHDB)
+    /// or gets those of `replaced_with` (SWAPDB).
+    fn touch_db(&mut self, db: usize, emptied: &Db, replaced_with: Option<&Db>, now: UnixMs) {
+        for ((d, key), watchers) in self.keys.iter_mut() {
+            if *d != db {
+                continue;
+            }
+            let in_emptied = emptied.has_entry(key);
+            let in_replacement = replaced_with.is_some_and(|r| r.has_entry(key));
+            if !in_emptied && !in_replacement {
+                continue;
+            }
+            let replacement_expired = in_replacement && replaced_with.is_some_and(|r| r.lookup(key, now).is_none());
+            for w in watchers.iter_mut() {
+                if w.stale {
+                    if !in_replacement {
+                        w.stale = false;
+                        continue;
+                    } else if replacement_expired {
+                        continue;
+                    }
+                } else if !in_emptied && replacement_expired {
+                    w.stale = true;
+                    continue;
+                }
+                self.dirty.insert(w.client);
+            }
+        }
+    }
+
+    /// Whether `client`'s EXEC must fail on this shard.
+    pub fn is_dirty(&self, client: u64, dbs: &[Db], now: UnixMs) -> bool {
+        if self.dirty.contains(&client) {
+            return true;
+        }
+        let Some(keys) = self.by_client.get(&client) else { return false };
+        keys.iter().any(|(db, key)| {
+            let existed = self.keys.get(&(*db, key.clone())).and_then(|ws| ws.iter().find(|w| w.client == client));
+            existed.is_some_and(|w| w.existed) && dbs.get(*db).is_some_and(|d| d.lookup(key, now).is_none())
+        })
+    }
+}
+
+/// WATCH on this shard: `client` watches `keys` of `db`.
+pub fn watch(shard: &mut Shard, client: u64, db: usize, keys: &[Bytes], now: UnixMs) {
+    for key in keys {
+        let Some(table) = shard.dbs.get(db) else { return };
+        let present = table.has_entry(key);
+        let live = table.lookup(key, now).is_some();
+        shard.watches.watch(client, db, key, live, present && !live);
+    }
+}
+
+/// A write to `key` of `db` on this shard.
+pub fn touch(shard: &mut Shard, db: usize, key: &[u8]) {
+    if shard.watches.is_empty() {
+        return;
+    }
+    let present = shard.dbs.get(db).is_some_and(|d| d.has_entry(key));
+    shard.watches.touch(db, key, present);
+}
+
+/// FLUSHDB of `db` (before it is emptied).
+pub fn touch_flushed(shard: &mut Shard, db: usize, now: UnixMs) {
+    if shard.watches.is_empty() {
+        return;
+    }
+    shard.watches.touch_db(db, &shard.dbs[db], None, now);
+}
+
+/// SWAPDB of `a` and `b` (before they swap).
+pub fn touch_swapped(shard: &mut Shard, a: usize, b: usize, now: UnixMs) {
+    if shard.watches.is_empty() {
+        return;
+    }
+    shard.watches.touch_db(a, &shard.dbs[a], Some(&shard.dbs[b]), now);
+    shard.watches.touch_db(b, &shard.dbs[b], Some(&shard.dbs[a]), now);
+}
