@@ -12,11 +12,13 @@ use super::lists;
 use super::zsets::{parse_mpop, serve_pop, PopShape};
 use super::{acl, command, flag::*, keys_after_numkeys, Command, Exec};
 use crate::resp::Reply;
-use crate::shard::blocking::{BlockSpec, Check, CrossMove, Served, WaitFor};
+use crate::server::cross::Cross;
+use crate::shard::blocking::{BlockSpec, Check, Served, WaitFor};
 use crate::shard::ShardCtx;
 use crate::slot::shard_of_key;
 use crate::types::list::End;
 use crate::types::{List, ZSet};
+use futures::future::LocalBoxFuture;
 
 /// Argument specs for `COMMAND DOCS` (syntax in [`super::docs`]).
 pub static ARGS: &[(&str, &str)] = &[
@@ -129,7 +131,8 @@ fn parse_move(args: &[Bytes]) -> Result<WaitFor, String> {
 }
 
 /// On the source's shard: the whole move when the destination is here
-/// too; else the pop, the push following on the destination's shard.
+/// too; else nothing yet — the connection makes the move a transaction
+/// over both shards ([`move_across`]).
 fn serve_move(ctx: &mut ShardCtx, args: &[Bytes], src: &[u8], reply: &mut Reply) -> Served {
     let (from, to) = match move_ends(args) {
         Ok(ends) => ends,
@@ -139,64 +142,43 @@ fn serve_move(ctx: &mut ShardCtx, args: &[Bytes], src: &[u8], reply: &mut Reply)
         }
     };
     let dst = &args[2];
-    if shard_of_key(dst, ctx.shard.shards()) == ctx.shard.id {
-        match lists::move_reply(ctx, src, dst, from, to, reply) {
-            Ok(true) => {}
-            Ok(false) => reply.null(),
-            Err(e) => reply.error(e),
-        }
-        return Served::Replied;
+    if shard_of_key(dst, ctx.shard.shards()) != ctx.shard.id {
+        return Served::Elsewhere;
     }
-    let limits = ctx.limits().list;
-    let popped = ctx.write::<List>(src).ok().flatten().and_then(|l| l.pop(from, limits));
-    ctx.remove_if_empty(src);
-    match popped {
-        Some(elem) => Served::Popped(elem),
-        None => {
-            reply.null();
-            Served::Replied
-        }
+    match lists::move_reply(ctx, src, dst, from, to, reply) {
+        Ok(true) => {}
+        Ok(false) => reply.null(),
+        Err(e) => reply.error(e),
     }
+    Served::Replied
 }
 
-fn push_moved(ctx: &mut ShardCtx, args: &[Bytes], elem: Vec<u8>, reply: &mut Reply) -> Option<Vec<u8>> {
-    let to = move_ends(args).map_or(End::Head, |(_, to)| to);
-    let limits = ctx.limits().list;
-    match ctx.write_or_create(&args[2], List::new) {
-        Ok(list) => {
-            list.push(to, &[&elem], limits);
-            reply.bulk(&elem);
-            None
+/// BLMOVE between shards, atomic: LMOVE's coordinator. None if the source
+/// is empty again by now (the client goes on waiting).
+fn move_across(cx: Cross, args: Vec<Bytes>) -> LocalBoxFuture<'static, Option<Vec<u8>>> {
+    Box::pin(async move {
+        let (from, to) = match move_ends(&args) {
+            Ok(ends) => ends,
+            Err(e) => return Some(cx.error(e)),
+        };
+        match lists::move_across(&cx, args[1].clone(), args[2].clone(), from, to).await {
+            Ok(Some(moved)) => Some(cx.encode(|r| r.bulk(&moved))),
+            Ok(None) => None,
+            Err(e) => Some(cx.error(e)),
         }
-        Err(e) => {
-            reply.error(e);
-            Some(elem)
-        }
-    }
+    })
 }
 
-fn restore_moved(ctx: &mut ShardCtx, args: &[Bytes], elem: Vec<u8>) {
-    let from = move_ends(args).map_or(End::Tail, |(from, _)| from);
-    let limits = ctx.limits().list;
-    if let Ok(list) = ctx.write_or_create(&args[1], List::new) {
-        list.push(from, &[&elem], limits);
-    }
-}
+static BLMPOP: BlockSpec = BlockSpec { parse: parse_blmpop, ready: list_ready, serve: serve_blmpop, across: None };
 
-static BLMPOP: BlockSpec = BlockSpec { parse: parse_blmpop, ready: list_ready, serve: serve_blmpop, finish: None };
-
-static BLMOVE: BlockSpec = BlockSpec {
-    parse: parse_move,
-    ready: list_ready,
-    serve: serve_move,
-    finish: Some(CrossMove { dst_at: 2, push: push_moved, restore: restore_moved }),
-};
+static BLMOVE: BlockSpec =
+    BlockSpec { parse: parse_move, ready: list_ready, serve: serve_move, across: Some(move_across) };
 
 static BLPOP: BlockSpec =
-    BlockSpec { parse: parse_keys_then_timeout, ready: list_ready, serve: serve_blpop, finish: None };
+    BlockSpec { parse: parse_keys_then_timeout, ready: list_ready, serve: serve_blpop, across: None };
 
 static BRPOP: BlockSpec =
-    BlockSpec { parse: parse_keys_then_timeout, ready: list_ready, serve: serve_brpop, finish: None };
+    BlockSpec { parse: parse_keys_then_timeout, ready: list_ready, serve: serve_brpop, across: None };
 
 // --- Sorted sets -----------------------------------------------------------------
 
@@ -244,12 +226,12 @@ fn serve_bzmpop(ctx: &mut ShardCtx, args: &[Bytes], key: &[u8], reply: &mut Repl
 }
 
 static BZPOPMIN: BlockSpec =
-    BlockSpec { parse: parse_keys_then_timeout, ready: zset_ready, serve: serve_bzpopmin, finish: None };
+    BlockSpec { parse: parse_keys_then_timeout, ready: zset_ready, serve: serve_bzpopmin, across: None };
 
 static BZPOPMAX: BlockSpec =
-    BlockSpec { parse: parse_keys_then_timeout, ready: zset_ready, serve: serve_bzpopmax, finish: None };
+    BlockSpec { parse: parse_keys_then_timeout, ready: zset_ready, serve: serve_bzpopmax, across: None };
 
-static BZMPOP: BlockSpec = BlockSpec { parse: parse_bzmpop, ready: zset_ready, serve: serve_bzmpop, finish: None };
+static BZMPOP: BlockSpec = BlockSpec { parse: parse_bzmpop, ready: zset_ready, serve: serve_bzmpop, across: None };
 
 /// BLMPOP and BZMPOP's keys: a numkeys argument after the timeout.
 fn keys_after_timeout(args: &[Bytes]) -> Vec<usize> {

@@ -18,7 +18,6 @@ use bytes::Bytes;
 use futures::channel::oneshot;
 
 use crate::cmd::Resolved;
-use crate::resp::Reply;
 use crate::server::cross::Cross;
 use crate::server::dispatch::Target;
 use crate::server::shared::unix_ms;
@@ -41,6 +40,8 @@ pub struct Blocked {
     spec: &'static BlockSpec,
     waiter: Arc<Waiter>,
     rx: oneshot::Receiver<Outcome>,
+    /// The positions of the keys it waits on.
+    positions: Vec<usize>,
     /// (shard, keys) of every registration, for the clean-up.
     registered: Vec<(usize, Vec<Bytes>)>,
     deadline: Option<Instant>,
@@ -55,6 +56,15 @@ pub enum Wake {
     /// The timeout passed, or the client left: no outcome unless one is
     /// already on its way.
     GaveUp,
+}
+
+/// How a wait ended.
+pub enum Finish {
+    /// The command's reply.
+    Reply(Vec<u8>),
+    /// Woken for a move across shards whose source was emptied first:
+    /// waiting again, until the same deadline.
+    Again(Blocked),
 }
 
 /// Runs a blocking command's first attempt: the reply if it completed
@@ -79,35 +89,66 @@ pub async fn start(
     // A deadline past what the clock can hold is forever.
     let deadline = (timeout_ms > 0).then(|| started.checked_add(Duration::from_millis(timeout_ms))).flatten();
     let (waiter, rx) = Waiter::new(t.client_id, t.db as usize, t.proto, args, spec);
-    let mut blocked = Blocked { cx, spec, waiter, rx, registered: Vec::new(), deadline, started, cmd: r };
-    // Consecutive keys of one shard are one step, in the command's key order.
-    let mut i = 0;
-    while i < positions.len() {
-        let shard = blocked.cx.shard_of(&blocked.waiter.args[positions[i]]);
-        let mut keys = Vec::new();
-        while i < positions.len() && blocked.cx.shard_of(&blocked.waiter.args[positions[i]]) == shard {
-            keys.push(blocked.waiter.args[positions[i]].clone());
-            i += 1;
-        }
-        let (w, step_keys) = (blocked.waiter.clone(), keys.clone());
-        match blocked.cx.on_keys(shard, &keys, move |ctx| attempt(ctx, &w, &step_keys)).await {
-            Ok(Attempt::Registered) => blocked.registered.push((shard, keys)),
-            Ok(Attempt::Served | Attempt::Gone) => return Ok(blocked.finish_now().await),
-            Err(e) => {
-                blocked.waiter.claim();
-                let out = blocked.cx.error(e);
-                blocked.unregister().await;
-                return Ok(out);
-            }
-        }
-    }
-    BLOCKED_CLIENTS.fetch_add(1, Ordering::Relaxed);
-    Err(blocked)
+    let blocked = Blocked { cx, spec, waiter, rx, positions, registered: Vec::new(), deadline, started, cmd: r };
+    blocked.attempt().await
 }
 
 impl Blocked {
     pub fn waiter(&self) -> &Arc<Waiter> {
         &self.waiter
+    }
+
+    /// Steps through the shards owning the keys, in key order: served on
+    /// one (the reply), or registered on all (the wait).
+    async fn attempt(mut self) -> Result<Vec<u8>, Blocked> {
+        loop {
+            // Consecutive keys of one shard are one step, in the command's key order.
+            let mut i = 0;
+            let mut served = false;
+            while i < self.positions.len() {
+                let shard = self.cx.shard_of(&self.waiter.args[self.positions[i]]);
+                let mut keys = Vec::new();
+                while i < self.positions.len() && self.cx.shard_of(&self.waiter.args[self.positions[i]]) == shard {
+                    keys.push(self.waiter.args[self.positions[i]].clone());
+                    i += 1;
+                }
+                let (w, step_keys) = (self.waiter.clone(), keys.clone());
+                match self.cx.on_keys(shard, &keys, move |ctx| attempt(ctx, &w, &step_keys)).await {
+                    Ok(Attempt::Registered) => self.registered.push((shard, keys)),
+                    Ok(Attempt::Served | Attempt::Gone) => {
+                        served = true;
+                        break;
+                    }
+                    Err(e) => {
+                        self.waiter.claim();
+                        let out = self.cx.error(e);
+                        self.unregister().await;
+                        return Ok(out);
+                    }
+                }
+            }
+            if !served {
+                BLOCKED_CLIENTS.fetch_add(1, Ordering::Relaxed);
+                return Err(self);
+            }
+            let outcome = (&mut self.rx).await.ok();
+            self.unregister().await;
+            match self.reply(outcome).await {
+                Some(out) => {
+                    self.record(&out);
+                    return Ok(out);
+                }
+                None => self.renew(),
+            }
+        }
+    }
+
+    /// A fresh waiter for another round of attempts.
+    fn renew(&mut self) {
+        let w = &self.waiter;
+        let (waiter, rx) = Waiter::new(w.client_id, w.db, w.proto, w.args.clone(), self.spec);
+        self.waiter = waiter;
+        self.rx = rx;
     }
 
     /// Waits for an outcome or the deadline (the connection races this
@@ -129,8 +170,9 @@ impl Blocked {
         }
     }
 
-    /// The reply once the wait ended with `wake`; removes the registrations.
-    pub async fn finish(mut self, wake: Wake) -> Vec<u8> {
+    /// The reply once the wait ended with `wake`, or the wait again;
+    /// removes the registrations.
+    pub async fn finish(mut self, wake: Wake) -> Finish {
         BLOCKED_CLIENTS.fetch_sub(1, Ordering::Relaxed);
         let outcome = match wake {
             Wake::Delivered(o) => Some(o),
@@ -138,60 +180,42 @@ impl Blocked {
             Wake::GaveUp if self.waiter.claim() => None,
             Wake::GaveUp => (&mut self.rx).await.ok(),
         };
-        let out = self.reply(outcome).await;
         self.unregister().await;
-        self.record(&out);
-        out
+        if let Some(out) = self.reply(outcome).await {
+            self.record(&out);
+            return Finish::Reply(out);
+        }
+        self.renew();
+        match self.attempt().await {
+            Ok(out) => Finish::Reply(out),
+            Err(blocked) => Finish::Again(blocked),
+        }
     }
 
-    /// The end of a first attempt that was served (or claimed) at once.
-    async fn finish_now(mut self) -> Vec<u8> {
-        let outcome = (&mut self.rx).await.ok();
-        let out = self.reply(outcome).await;
-        self.unregister().await;
-        self.record(&out);
-        out
-    }
-
-    async fn reply(&self, outcome: Option<Outcome>) -> Vec<u8> {
-        match outcome {
+    /// The reply for `outcome`; None when a move across shards found the
+    /// source empty again.
+    async fn reply(&self, outcome: Option<Outcome>) -> Option<Vec<u8>> {
+        Some(match outcome {
             Some(Outcome::Reply(out)) => out,
-            Some(Outcome::Popped(elem)) => self.push_popped(elem).await,
+            Some(Outcome::Elsewhere) => return self.move_across().await,
             Some(Outcome::Unblocked { error: true }) => self.cx.error(UNBLOCKED),
             // Every blocking command, BLMOVE too, times out with a null
             // array (Redis's `replyToBlockedClientTimedOut`).
             Some(Outcome::Unblocked { error: false }) | None => self.cx.encode(|r| r.null_array()),
-        }
+        })
     }
 
-    /// BLMOVE across shards: the element was popped on the source's shard;
-    /// push it on the destination's and reply.
-    async fn push_popped(&self, elem: Vec<u8>) -> Vec<u8> {
-        let Some(mv) = &self.spec.finish else {
-            return self.cx.error("ERR internal blocking error");
+    /// BLMOVE whose destination is on another shard: the move, as one
+    /// transaction over both keys.
+    async fn move_across(&self) -> Option<Vec<u8>> {
+        let Some(across) = self.spec.across else {
+            return Some(self.cx.error("ERR internal blocking error"));
         };
-        let (push, restore) = (mv.push, mv.restore);
         let args = self.waiter.args.clone();
-        let (proto, shard) = (self.cx.proto, self.cx.shard_of(&args[mv.dst_at]));
-        let dst = [args[mv.dst_at].clone()];
-        let step = self.cx.on_keys(shard, &dst, move |ctx| {
-            let mut buf = Vec::new();
-            let back = push(ctx, &args, elem, &mut Reply::new(&mut buf, proto));
-            (buf, back, args)
-        });
-        let (out, back, args) = match step.await {
-            Ok(done) => done,
-            Err(e) => return self.cx.error(e),
-        };
-        if let Some(elem) = back {
-            // Not lost: back to the source, and the client gets the error.
-            let source = self.cx.shard_of(&args[1]);
-            let src = [args[1].clone()];
-            if let Err(e) = self.cx.on_keys(source, &src, move |ctx| restore(ctx, &args, elem)).await {
-                return self.cx.error(e);
-            }
-        }
-        out
+        let keys = args.clone();
+        let wrote = |out: &Option<Vec<u8>>| out.as_ref().is_some_and(|o| o.first() != Some(&b'-'));
+        let run = self.cx.fresh().atomically(self.cmd.cmd, &keys, move |cx| across(cx, args), wrote);
+        run.await.unwrap_or_else(|e| Some(self.cx.error(e)))
     }
 
     async fn unregister(&mut self) {

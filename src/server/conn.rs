@@ -12,7 +12,7 @@ use tracing::{debug, warn};
 use crate::cmd::{err, flag, registry, transactions, After, ConnCtx, Exec, LookupError, Resolved};
 use crate::resp::Proto;
 use crate::resp::{ParseLimits, Parser, ProtocolError};
-use crate::server::blocking::{Blocked, Wake};
+use crate::server::blocking::{Blocked, Finish, Wake};
 use crate::server::client::Client;
 use crate::server::dispatch::{Pipeline, Target};
 use crate::server::monitor;
@@ -231,26 +231,35 @@ impl Connection {
     /// (or was killed, or overflowed its query buffer) meanwhile. What the
     /// client sends while blocked is buffered for after the reply.
     async fn wait_blocked(&mut self, mut blocked: Blocked, query_limit: u64) -> Option<Vec<u8>> {
-        *self.client.blocked.borrow_mut() = Some(blocked.waiter().clone());
-        let (wake, alive) = loop {
-            let read = {
-                let wait = std::pin::pin!(blocked.wait());
-                let read = std::pin::pin!(self.io.read(&mut self.query));
-                let killed = std::pin::pin!(self.client.killed());
-                match select(wait, select(read, killed)).await {
-                    Either::Left((wake, _)) => break (wake, true),
-                    Either::Right((Either::Left((Ok(n), _)), _)) if n > 0 => n,
-                    Either::Right(_) => break (Wake::GaveUp, false),
+        loop {
+            *self.client.blocked.borrow_mut() = Some(blocked.waiter().clone());
+            let (wake, alive) = loop {
+                let read = {
+                    let wait = std::pin::pin!(blocked.wait());
+                    let read = std::pin::pin!(self.io.read(&mut self.query));
+                    let killed = std::pin::pin!(self.client.killed());
+                    match select(wait, select(read, killed)).await {
+                        Either::Left((wake, _)) => break (wake, true),
+                        Either::Right((Either::Left((Ok(n), _)), _)) if n > 0 => n,
+                        Either::Right(_) => break (Wake::GaveUp, false),
+                    }
+                };
+                self.core.shard.borrow_mut().stats.net_input_bytes += read as u64;
+                if self.parser.query_buffer_len(self.query.len()) as u64 > query_limit {
+                    break (Wake::GaveUp, false);
                 }
             };
-            self.core.shard.borrow_mut().stats.net_input_bytes += read as u64;
-            if self.parser.query_buffer_len(self.query.len()) as u64 > query_limit {
-                break (Wake::GaveUp, false);
+            *self.client.blocked.borrow_mut() = None;
+            match blocked.finish(wake).await {
+                Finish::Reply(reply) => return alive.then_some(reply),
+                Finish::Again(again) if alive => blocked = again,
+                Finish::Again(again) => {
+                    // Gone meanwhile: end the new wait too.
+                    let _ = again.finish(Wake::GaveUp).await;
+                    return None;
+                }
             }
-        };
-        *self.client.blocked.borrow_mut() = None;
-        let reply = blocked.finish(wake).await;
-        alive.then_some(reply)
+        }
     }
 
     /// Sends one parsed command on its way: answered here, or queued for the

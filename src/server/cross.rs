@@ -62,6 +62,32 @@ impl Cross {
         Cross { core: core.clone(), tx: None, db: t.db as usize, proto: t.proto, client_id: t.client_id, now }
     }
 
+    /// A handle for the same client and db, with a new clock and no
+    /// transaction.
+    pub fn fresh(&self) -> Cross {
+        Cross { core: self.core.clone(), tx: None, now: unix_ms(), ..*self }
+    }
+
+    /// Runs `body` as one transaction over what `cmd` with `args` touches
+    /// ([`intents`]); the keys it writes count as touched for WATCH when
+    /// `wrote` says the outcome changed something.
+    pub async fn atomically<T, Fut>(
+        self,
+        cmd: &crate::cmd::Command,
+        args: &[Bytes],
+        body: impl FnOnce(Cross) -> Fut,
+        wrote: impl FnOnce(&T) -> bool,
+    ) -> Result<T, &'static str>
+    where
+        Fut: Future<Output = T>,
+    {
+        let tx = Rc::new(Tx::begin(&self.core, intents(cmd, args, self.shards())).await?);
+        let db = self.db;
+        let out = body(self.within(tx.clone())).await;
+        tx.release(wrote(&out).then_some(db)).await;
+        Ok(out)
+    }
+
     /// The same handle with its steps run as steps of `tx`.
     pub fn within(self, tx: Rc<Tx>) -> Cross {
         Cross { tx: Some(tx), ..self }
@@ -232,16 +258,9 @@ pub async fn run(core: &Rc<Core>, r: Resolved, t: Target, args: Vec<Bytes>) -> V
     };
     let started = Instant::now();
     let cx = Cross::new(core, t, unix_ms());
-    let out = match Tx::begin(core, intents(r.cmd, &args, cx.shards())).await {
-        Ok(tx) => {
-            let tx = Rc::new(tx);
-            let out = coordinator(cx.within(tx.clone()), args).await;
-            let failed = out.first() == Some(&b'-');
-            tx.release((!failed).then_some(t.db as usize)).await;
-            out
-        }
-        Err(e) => cx.error(e),
-    };
+    let error = cx.error(UNAVAILABLE);
+    let succeeded = |out: &Vec<u8>| out.first() != Some(&b'-');
+    let out = cx.atomically(r.cmd, &args.clone(), |cx| coordinator(cx, args), succeeded).await.unwrap_or(error);
     let failed = out.first() == Some(&b'-');
     core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, failed);
     out

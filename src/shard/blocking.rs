@@ -33,9 +33,11 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::channel::oneshot;
+use futures::future::LocalBoxFuture;
 
 use super::{Shard, ShardCtx};
 use crate::resp::{Proto, Reply};
+use crate::server::cross::Cross;
 
 /// How a blocking command is served: one per command, in its table entry.
 pub struct BlockSpec {
@@ -49,29 +51,18 @@ pub struct BlockSpec {
     /// the non-blocking command would. What it returns goes to the client.
     pub serve: fn(&mut ShardCtx, &[Bytes], &[u8], &mut Reply) -> Served,
 
-    /// BLMOVE: how to finish a move whose destination is on another shard
-    /// than the source.
-    pub finish: Option<CrossMove>,
+    /// BLMOVE: the move when the destination is on another shard than the
+    /// source, run by the connection as a transaction over both.
+    pub across: Option<MoveAcross>,
 }
 
 /// The positions of the keys a command waits on, and its timeout in
 /// milliseconds (0 = forever).
 pub type WaitFor = (Vec<usize>, u64);
 
-/// Pushes a moved element and replies; the element back if it could not.
-pub type PushMoved = fn(&mut ShardCtx, &[Bytes], Vec<u8>, &mut Reply) -> Option<Vec<u8>>;
-
-/// The second half of a move between shards (BLMOVE, BRPOPLPUSH).
-pub struct CrossMove {
-    /// The destination's argument index.
-    pub dst_at: usize,
-    /// On the destination's shard: pushes the element and replies; gives
-    /// it back if it cannot (the destination now holds another type; the
-    /// reply is then the error).
-    pub push: PushMoved,
-    /// On the source's shard: puts a given-back element where it came from.
-    pub restore: fn(&mut ShardCtx, &[Bytes], Vec<u8>),
-}
+/// A move between shards: the reply, or None when the source turned out
+/// empty (someone took the element first: the client waits on).
+pub type MoveAcross = fn(Cross, Vec<Bytes>) -> LocalBoxFuture<'static, Option<Vec<u8>>>;
 
 /// What a key offers a blocked command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,17 +80,17 @@ pub enum Check {
 pub enum Served {
     /// The reply is complete.
     Replied,
-    /// BLMOVE with its destination on another shard: the element popped, for
-    /// the connection to push there and reply.
-    Popped(Vec<u8>),
+    /// BLMOVE with its destination on another shard: nothing taken; the
+    /// connection moves the element as a transaction ([`BlockSpec::across`]).
+    Elsewhere,
 }
 
 /// How a blocked command ended, as the connection learns it.
 pub enum Outcome {
     /// Served on a shard: the encoded reply.
     Reply(Vec<u8>),
-    /// Served on a shard, the push to the destination still to do.
-    Popped(Vec<u8>),
+    /// Ready, but the move crosses shards: the connection does it.
+    Elsewhere,
     /// CLIENT UNBLOCK: as a timeout, or with the UNBLOCKED error.
     Unblocked { error: bool },
 }
@@ -272,7 +263,7 @@ fn serve(ctx: &mut ShardCtx, w: &Waiter, key: &[u8]) {
     let mut buf = Vec::new();
     let outcome = match (w.spec.serve)(ctx, &w.args, key, &mut Reply::new(&mut buf, w.proto)) {
         Served::Replied => Outcome::Reply(buf),
-        Served::Popped(elem) => Outcome::Popped(elem),
+        Served::Elsewhere => Outcome::Elsewhere,
     };
     w.deliver(outcome);
 }
@@ -290,12 +281,7 @@ pub fn serve_now(ctx: &mut ShardCtx, spec: &BlockSpec, args: &[Bytes], reply: &m
             None => continue,
             Some(Served::Replied) => return,
             // The destination is on another shard: routing never does this.
-            Some(Served::Popped(elem)) => {
-                if let Some(mv) = &spec.finish {
-                    (mv.restore)(ctx, args, elem);
-                }
-                return reply.error("ERR internal routing error");
-            }
+            Some(Served::Elsewhere) => return reply.error("ERR internal routing error"),
         }
     }
     reply.null_array();

@@ -378,7 +378,7 @@ async fn run_hops(core: &Rc<Core>, tx: &Rc<Tx>, r: Resolved, t: Target, args: Ve
     let shards = core.shared.shards;
     let out = match r.cmd.exec {
         Exec::Cross(_, coordinator) => coordinator(cx(), args.clone()).await,
-        Exec::Blocking(spec) => serve_across(&cx(), spec, args.clone()).await,
+        Exec::Blocking(spec) => serve_across(cx(), spec, args.clone()).await,
         _ => cx().error("ERR internal routing error"),
     };
     let failed = out.first() == Some(&b'-');
@@ -402,15 +402,15 @@ async fn run_hops(core: &Rc<Core>, tx: &Rc<Tx>, r: Resolved, t: Target, args: Ve
 
 /// A blocking command inside MULTI over keys of several shards: served from
 /// its first key with data, shard by shard in key order, else null.
-async fn serve_across(cx: &Cross, spec: &'static shard_blocking::BlockSpec, args: Vec<Bytes>) -> Vec<u8> {
+async fn serve_across(cx: Cross, spec: &'static shard_blocking::BlockSpec, args: Vec<Bytes>) -> Vec<u8> {
     let positions = match (spec.parse)(&args) {
         Ok((positions, _)) => positions,
         Err(e) => return cx.error(&e),
     };
-    let args = std::sync::Arc::new(args);
+    let shared = std::sync::Arc::new(args.clone());
     let proto = cx.proto;
     for p in positions {
-        let a = args.clone();
+        let a = shared.clone();
         let tried = cx
             .on(cx.shard_of(&args[p]), move |ctx| {
                 let mut buf = Vec::new();
@@ -422,37 +422,17 @@ async fn serve_across(cx: &Cross, spec: &'static shard_blocking::BlockSpec, args
             Err(e) => return cx.error(e),
             Ok((None, _)) => continue,
             Ok((Some(Served::Replied), buf)) => return buf,
-            Ok((Some(Served::Popped(elem)), _)) => return push_popped(cx, spec, args, elem).await,
+            // BLMOVE to another shard: the move, within this transaction.
+            Ok((Some(Served::Elsewhere), _)) => {
+                let null = cx.encode(|r| r.null_array());
+                return match spec.across {
+                    Some(across) => across(cx, args).await.unwrap_or(null),
+                    None => null,
+                };
+            }
         }
     }
     cx.encode(|r| r.null_array())
-}
-
-/// BLMOVE inside MULTI with its destination on another shard: the push.
-async fn push_popped(
-    cx: &Cross,
-    spec: &'static shard_blocking::BlockSpec,
-    args: std::sync::Arc<Vec<Bytes>>,
-    elem: Vec<u8>,
-) -> Vec<u8> {
-    let Some(mv) = &spec.finish else { return cx.error("ERR internal blocking error") };
-    let (push, restore, proto) = (mv.push, mv.restore, cx.proto);
-    let a = args.clone();
-    let pushed = cx
-        .on(cx.shard_of(&args[mv.dst_at]), move |ctx| {
-            let mut buf = Vec::new();
-            let back = push(ctx, &a, elem, &mut Reply::new(&mut buf, proto));
-            (buf, back)
-        })
-        .await;
-    match pushed {
-        Err(e) => cx.error(e),
-        Ok((buf, None)) => buf,
-        Ok((buf, Some(elem))) => {
-            let _ = cx.on(cx.shard_of(&args[1]), move |ctx| restore(ctx, &args, elem)).await;
-            buf
-        }
-    }
 }
 
 /// Forgets the client's watched keys on each shard (EXEC always unwatches).
