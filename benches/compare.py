@@ -8,6 +8,17 @@ stime of the server process from /proc, before and after the run).
 
     python3 benches/compare.py [--rounds 3] [--requests 100000] [--clients 50]
                                [--pipelines 1,16] [--tests set,get,...] [--shards N]
+                               [--keyspace N] [--baseline PATH]
+
+`--keyspace N` passes `-r N` to redis-benchmark: random keys out of N, so the
+keys of one MSET land on different shards (without it every key is the same).
+
+`--baseline PATH` compares with another shardis binary instead of
+redis-server, e.g. a build of an earlier commit, to see what a change costs:
+
+    git worktree add /tmp/base <rev> && (cd /tmp/base && cargo build --release)
+    python3 benches/compare.py --baseline /tmp/base/target/release/shardis \
+        --tests set,get,mset --keyspace 100000
 
 Needs redis-server and redis-benchmark (Debian: redis-server, redis-tools) and
 a release build (cargo build --release).
@@ -46,6 +57,8 @@ def cpu_seconds(pid):
 def run_benchmark(port, test, pipeline, args, cpus):
     cmd = ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(args.requests),
            "-c", str(args.clients), "-P", str(pipeline), "-q", "--csv"]
+    if args.keyspace:
+        cmd += ["-r", str(args.keyspace)]
     if cpus:
         cmd = ["taskset", "-c", cpus] + cmd
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -67,6 +80,8 @@ def main():
     p.add_argument("--pipelines", default="1,16")
     p.add_argument("--tests", default="set,get,incr,lpush,rpop,sadd,hset,zadd,mset,lrange_100")
     p.add_argument("--shards", type=int, default=0)
+    p.add_argument("--keyspace", type=int, default=0)
+    p.add_argument("--baseline", default=None, help="another shardis binary to compare with, instead of redis")
     args = p.parse_args()
 
     binary = os.path.join(ROOT, "target", "release", "shardis")
@@ -91,23 +106,29 @@ def main():
     scmd = [binary, "--port", str(sport), "--dir", os.path.join(tmp, "s"), "--shards", str(shards),
             "--loglevel", "warning", "--appendonly", "no", "--save", ""]
     rcmd = ["redis-server", "--port", str(rport), "--dir", tmp, "--save", "", "--appendonly", "no"]
+    other = "redis"
+    if args.baseline:
+        other = "baseline"
+        rcmd = [args.baseline] + scmd[1:]
+        rcmd[rcmd.index("--port") + 1] = str(rport)
+        rcmd[rcmd.index("--dir") + 1] = os.path.join(tmp, "b")
     if server_cpus:
         scmd, rcmd = ["taskset", "-c", server_cpus] + scmd, ["taskset", "-c", server_cpus] + rcmd
     servers = {
         "shardis": (subprocess.Popen(scmd, stdout=subprocess.DEVNULL), sport),
-        "redis": (subprocess.Popen(rcmd, stdout=subprocess.DEVNULL), rport),
+        other: (subprocess.Popen(rcmd, stdout=subprocess.DEVNULL), rport),
     }
     try:
         for _, port in servers.values():
             wait_ready(port)
-        print(f"# shardis {shards} shards vs redis-server; {args.clients} clients, {args.requests} requests, "
-              f"median of {args.rounds} A/B rounds")
-        print(f"{'test':<12}{'P':>3}{'shardis rps':>14}{'redis rps':>12}{'ratio':>7}"
-              f"{'shardis us/req':>16}{'redis us/req':>14}{'cpu ratio':>11}")
+        print(f"# shardis {shards} shards vs {args.baseline or 'redis-server'}; {args.clients} clients, "
+              f"{args.requests} requests, keyspace {args.keyspace or 'none'}, median of {args.rounds} A/B rounds")
+        print(f"{'test':<12}{'P':>3}{'shardis rps':>14}{other + ' rps':>14}{'ratio':>7}"
+              f"{'shardis us/req':>16}{other + ' us/req':>16}{'cpu ratio':>11}")
         for pipeline in [int(x) for x in args.pipelines.split(",")]:
             for test in args.tests.split(","):
-                rps = {"shardis": [], "redis": []}
-                cpu = {"shardis": [], "redis": []}
+                rps = {"shardis": [], other: []}
+                cpu = {"shardis": [], other: []}
                 for _ in range(args.rounds):
                     for name, (proc, port) in servers.items():
                         before = cpu_seconds(proc.pid)
@@ -115,9 +136,9 @@ def main():
                         used = cpu_seconds(proc.pid) - before
                         rps[name].append(r)
                         cpu[name].append(used / args.requests * 1e6)
-                s, r = statistics.median(rps["shardis"]), statistics.median(rps["redis"])
-                sc, rc = statistics.median(cpu["shardis"]), statistics.median(cpu["redis"])
-                print(f"{test:<12}{pipeline:>3}{s:>14.0f}{r:>12.0f}{s / r:>7.2f}{sc:>16.2f}{rc:>14.2f}"
+                s, r = statistics.median(rps["shardis"]), statistics.median(rps[other])
+                sc, rc = statistics.median(cpu["shardis"]), statistics.median(cpu[other])
+                print(f"{test:<12}{pipeline:>3}{s:>14.0f}{r:>14.0f}{s / r:>7.2f}{sc:>16.2f}{rc:>16.2f}"
                       f"{(sc / rc if rc else float('nan')):>11.2f}", flush=True)
     finally:
         for proc, _ in servers.values():

@@ -340,6 +340,10 @@ fn info_shard(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
         ctx.shard.dbs.iter().map(|d| d.expired).sum(),
         s.error_replies,
         ctx.shard.dbs.iter().map(|d| d.untouched_bytes() as u64).sum(),
+        ctx.shard.sched.stats.scheduled,
+        ctx.shard.sched.stats.refused,
+        ctx.shard.sched.stats.parked_batches,
+        ctx.shard.watches.keys() as u64,
     ];
     let now = ctx.now;
     for db in &ctx.shard.dbs {
@@ -353,7 +357,7 @@ fn info_shard(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
     reply.bulk(&bytes);
 }
 
-const FIXED: usize = 9;
+const FIXED: usize = 13;
 const PER_DB: usize = 4;
 
 fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
@@ -470,6 +474,11 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         line(&mut out, "pubsubshard_channels", &0);
         line(&mut out, "total_error_replies", &sum[7]);
         line(&mut out, "lazyfreed_objects", &crate::shard::lazyfree::freed());
+        // shardis: cross-shard transactions (see src/tx), summed over shards.
+        line(&mut out, "tx_scheduled", &sum[9]);
+        line(&mut out, "tx_schedule_retries", &sum[10]);
+        line(&mut out, "tx_waiting_batches", &sum[11]);
+        line(&mut out, "watched_keys", &sum[12]);
     }
     if section("replication", &mut out) {
         line(&mut out, "role", &"master");

@@ -8,13 +8,12 @@
 //! ([`Cross::on`]): on the home shard inline, on another one as one mesh
 //! message whose result comes back on a oneshot.
 //!
-//! Every step between shards goes through [`Cross::on`]: this is the one
-//! place that the cross-shard atomicity work (VLL intent locks and ordered
-//! queues, see DESIGN.md) schedules. Until then a concurrent client can
-//! observe a cross-shard command between two of its steps; each step itself
-//! is atomic on its shard. When all of a command's keys are on one shard it
-//! never comes here: the command table's single-shard handler runs it in
-//! the normal batch path.
+//! Every cross-shard command runs as one transaction ([`crate::tx`]): its
+//! keys are locked on their shards before its first step, every
+//! [`Cross::on`] is a step of that transaction, and the locks go with its
+//! last one, so no client sees it half done. When all of a command's keys
+//! are on one shard it never comes here: the command table's single-shard
+//! handler runs it in the normal batch path.
 
 use std::future::Future;
 use std::pin::Pin;
