@@ -69,6 +69,11 @@ impl Intents {
         !self.whole && self.keys.is_empty()
     }
 
+    /// Every key with its mode.
+    pub fn keys(&self) -> impl Iterator<Item = &(Bytes, Mode)> {
+        self.keys.iter()
+    }
+
     /// The keys written.
     pub fn written(&self) -> impl Iterator<Item = &Bytes> {
         self.keys.iter().filter(|(_, m)| *m == Mode::Write).map(|(k, _)| k)

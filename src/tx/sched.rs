@@ -25,6 +25,11 @@ pub fn next_id() -> TxId {
 
 struct Scheduled {
     intents: Intents,
+    /// Some step ran here (a refused transaction's cancel runs none).
+    ran: bool,
+    /// A local transaction (plain work that waited): ordered in real time
+    /// like any plain command, so it leaves no mark in [`Ran`].
+    local: bool,
     /// Nothing conflicting was held when it was scheduled: it runs at once,
     /// out of queue order (no earlier transaction can want its keys).
     granted: bool,
@@ -32,10 +37,70 @@ struct Scheduled {
     parked: VecDeque<Step>,
 }
 
+/// The highest ids of the transactions that ran here and have ended, per
+/// key (hashed into a fixed table: a collision only costs a retry).
+///
+/// A transaction is scheduled on all its shards before it runs anywhere,
+/// but its schedule message to one shard can arrive after a later
+/// transaction ran there and left: nothing is locked any more, yet
+/// running the earlier id now would order the two one way here and the
+/// other way on a shard where the earlier one came first. The marks catch
+/// that: an id below the mark of a key it conflicts on is refused, and
+/// retried with a fresh (greater) id.
+struct Ran {
+    read: Box<[TxId]>,
+    written: Box<[TxId]>,
+    /// The highest whole-shard transaction that ran, and the highest of all.
+    whole: TxId,
+    any: TxId,
+}
+
+const RAN_SLOTS: usize = 4096;
+
+impl Default for Ran {
+    fn default() -> Ran {
+        Ran { read: vec![0; RAN_SLOTS].into(), written: vec![0; RAN_SLOTS].into(), whole: 0, any: 0 }
+    }
+}
+
+impl Ran {
+    fn slot(key: &[u8]) -> usize {
+        // Any fixed hash: the table only has to agree with itself.
+        crc32fast::hash(key) as usize % RAN_SLOTS
+    }
+
+    fn record(&mut self, id: TxId, intents: &Intents) {
+        self.any = self.any.max(id);
+        if intents.is_whole() {
+            self.whole = self.whole.max(id);
+        }
+        for (key, mode) in intents.keys() {
+            let slot = Ran::slot(key);
+            let marks = if *mode == Mode::Write { &mut self.written } else { &mut self.read };
+            marks[slot] = marks[slot].max(id);
+        }
+    }
+
+    /// Whether `id` conflicts with a later transaction that already ran.
+    fn overtaken(&self, id: TxId, intents: &Intents) -> bool {
+        if id >= self.any {
+            return false;
+        }
+        if intents.is_whole() || id < self.whole {
+            return true;
+        }
+        intents.keys().any(|(key, mode)| {
+            let slot = Ran::slot(key);
+            self.written[slot] > id || (*mode == Mode::Write && self.read[slot] > id)
+        })
+    }
+}
+
 /// The shard's scheduled transactions, by id, and the locks they hold.
 #[derive(Default)]
 pub struct Scheduler {
     locks: LockTable,
+    ran: Ran,
     queue: BTreeMap<TxId, Scheduled>,
     /// Set while parked steps are being run, so a release from inside one
     /// leaves the running to the loop already under way.
@@ -79,20 +144,27 @@ impl Scheduler {
     }
 
     /// Schedules transaction `id` with its intents on this shard. Refused
-    /// (false) when it conflicts with a held lock and a later id is already
-    /// queued: queued in id order it could come after a transaction that
-    /// may have run ahead of its turn, so the coordinator retries with a new
-    /// id instead.
+    /// (false) when it conflicts with a later transaction: one holding a
+    /// lock it wants while a later id is queued (queued in id order it
+    /// could come after a transaction that ran ahead of its turn), or one
+    /// that already ran here ([`Ran`]). The coordinator then retries with
+    /// a new id.
     pub fn schedule(&mut self, id: TxId, intents: Intents) -> bool {
         let conflict = self.locks.conflicts_with(&intents);
-        if conflict && self.queue.last_key_value().is_some_and(|(&tail, _)| tail > id) {
+        let behind = conflict && self.queue.last_key_value().is_some_and(|(&tail, _)| tail > id);
+        if behind || self.ran.overtaken(id, &intents) {
             self.stats.refused += 1;
             return false;
         }
-        self.locks.acquire(&intents);
-        self.queue.insert(id, Scheduled { intents, granted: !conflict, parked: VecDeque::new() });
-        self.stats.scheduled += 1;
+        self.enqueue(id, intents, conflict, false);
         true
+    }
+
+    fn enqueue(&mut self, id: TxId, intents: Intents, conflict: bool, local: bool) {
+        self.locks.acquire(&intents);
+        let parked = VecDeque::new();
+        self.queue.insert(id, Scheduled { intents, granted: !conflict, parked, ran: false, local });
+        self.stats.scheduled += 1;
     }
 
     /// Whether `id` may run here now: it was granted its locks at once, or
@@ -110,6 +182,9 @@ impl Scheduler {
 /// until it has.
 pub fn step(shard: &mut Shard, id: TxId, step: Step) {
     if shard.sched.runnable(id) {
+        if let Some(s) = shard.sched.queue.get_mut(&id) {
+            s.ran = true;
+        }
         step(shard);
     } else if let Some(s) = shard.sched.queue.get_mut(&id) {
         s.parked.push_back(step);
@@ -121,6 +196,9 @@ pub fn step(shard: &mut Shard, id: TxId, step: Step) {
 pub fn release(shard: &mut Shard, id: TxId, touch: Option<usize>) {
     let Some(done) = shard.sched.queue.remove(&id) else { return };
     shard.sched.locks.release(&done.intents);
+    if done.ran && !done.local {
+        shard.sched.ran.record(id, &done.intents);
+    }
     if let Some(db) = touch {
         for key in done.intents.written() {
             crate::tx::watch::touch(shard, db, key);
@@ -136,7 +214,9 @@ pub fn release(shard: &mut Shard, id: TxId, touch: Option<usize>) {
 pub fn run_after_locks(shard: &mut Shard, intents: Intents, work: Step) {
     let id = next_id();
     shard.sched.stats.parked_batches += 1;
-    shard.sched.schedule(id, intents);
+    // The newest id: behind everything queued here, refused by nothing.
+    let conflict = shard.sched.locks.conflicts_with(&intents);
+    shard.sched.enqueue(id, intents, conflict, true);
     self::step(
         shard,
         id,
@@ -157,6 +237,7 @@ fn drain(shard: &mut Shard) {
         if head.get().parked.is_empty() {
             break;
         }
+        head.get_mut().ran = true;
         let steps = std::mem::take(&mut head.get_mut().parked);
         for step in steps {
             step(shard);
@@ -205,6 +286,20 @@ mod tests {
         assert!(s.schedule(9, writes(&["z"])));
         assert!(s.runnable(9));
         assert!(!s.runnable(12));
+    }
+
+    #[test]
+    fn an_earlier_id_arriving_after_a_later_one_ran_is_refused() {
+        let mut s = Scheduler::default();
+        assert!(s.schedule(6, writes(&["k"])));
+        s.queue.get_mut(&6).unwrap().ran = true;
+        let done = s.queue.remove(&6).unwrap();
+        s.locks.release(&done.intents);
+        s.ran.record(6, &done.intents);
+        assert!(!s.schedule(5, writes(&["k"])), "6 ran on k first: 5 must come after it");
+        assert!(s.schedule(5, writes(&["other"])));
+        assert!(s.schedule(7, writes(&["k"])));
+        assert!(!s.schedule(4, Intents::whole()));
     }
 
     #[test]
