@@ -153,6 +153,16 @@ fn serve_move(ctx: &mut ShardCtx, args: &[Bytes], src: &[u8], reply: &mut Reply)
     Served::Replied
 }
 
+/// The empty replies inside MULTI: a null array for the pops, a null for
+/// the moves (as LMOVE answers).
+fn null_array(reply: &mut Reply) {
+    reply.null_array()
+}
+
+fn null(reply: &mut Reply) {
+    reply.null()
+}
+
 /// BLMOVE between shards, atomic: LMOVE's coordinator. None if the source
 /// is empty again by now (the client goes on waiting).
 fn move_across(cx: Cross, args: Vec<Bytes>) -> LocalBoxFuture<'static, Option<Vec<u8>>> {
@@ -169,16 +179,27 @@ fn move_across(cx: Cross, args: Vec<Bytes>) -> LocalBoxFuture<'static, Option<Ve
     })
 }
 
-static BLMPOP: BlockSpec = BlockSpec { parse: parse_blmpop, ready: list_ready, serve: serve_blmpop, across: None };
+static BLMPOP: BlockSpec =
+    BlockSpec { parse: parse_blmpop, ready: list_ready, serve: serve_blmpop, across: None, nothing: null_array };
 
 static BLMOVE: BlockSpec =
-    BlockSpec { parse: parse_move, ready: list_ready, serve: serve_move, across: Some(move_across) };
+    BlockSpec { parse: parse_move, ready: list_ready, serve: serve_move, across: Some(move_across), nothing: null };
 
-static BLPOP: BlockSpec =
-    BlockSpec { parse: parse_keys_then_timeout, ready: list_ready, serve: serve_blpop, across: None };
+static BLPOP: BlockSpec = BlockSpec {
+    parse: parse_keys_then_timeout,
+    ready: list_ready,
+    serve: serve_blpop,
+    across: None,
+    nothing: null_array,
+};
 
-static BRPOP: BlockSpec =
-    BlockSpec { parse: parse_keys_then_timeout, ready: list_ready, serve: serve_brpop, across: None };
+static BRPOP: BlockSpec = BlockSpec {
+    parse: parse_keys_then_timeout,
+    ready: list_ready,
+    serve: serve_brpop,
+    across: None,
+    nothing: null_array,
+};
 
 // --- Sorted sets -----------------------------------------------------------------
 
@@ -225,13 +246,24 @@ fn serve_bzmpop(ctx: &mut ShardCtx, args: &[Bytes], key: &[u8], reply: &mut Repl
     }
 }
 
-static BZPOPMIN: BlockSpec =
-    BlockSpec { parse: parse_keys_then_timeout, ready: zset_ready, serve: serve_bzpopmin, across: None };
+static BZPOPMIN: BlockSpec = BlockSpec {
+    parse: parse_keys_then_timeout,
+    ready: zset_ready,
+    serve: serve_bzpopmin,
+    across: None,
+    nothing: null_array,
+};
 
-static BZPOPMAX: BlockSpec =
-    BlockSpec { parse: parse_keys_then_timeout, ready: zset_ready, serve: serve_bzpopmax, across: None };
+static BZPOPMAX: BlockSpec = BlockSpec {
+    parse: parse_keys_then_timeout,
+    ready: zset_ready,
+    serve: serve_bzpopmax,
+    across: None,
+    nothing: null_array,
+};
 
-static BZMPOP: BlockSpec = BlockSpec { parse: parse_bzmpop, ready: zset_ready, serve: serve_bzmpop, across: None };
+static BZMPOP: BlockSpec =
+    BlockSpec { parse: parse_bzmpop, ready: zset_ready, serve: serve_bzmpop, across: None, nothing: null_array };
 
 /// BLMPOP and BZMPOP's keys: a numkeys argument after the timeout.
 fn keys_after_timeout(args: &[Bytes]) -> Vec<usize> {

@@ -279,6 +279,14 @@ impl Connection {
                 };
                 self.core.shard.borrow_mut().stats.record_rejected(id);
                 let proto = self.client.state.borrow().proto;
+                if matches!(&e, LookupError::Arity(r) if r.cmd.name == "exec") {
+                    // Redis's `execCommandAbort`: the transaction, if any, is gone.
+                    let msg = e.to_string();
+                    let msg = format!("EXECABORT Transaction discarded because of: {}", msg.trim_start_matches("ERR "));
+                    self.pipeline.answer(proto, |r| r.error(&msg));
+                    self.discard_transaction(proto);
+                    return false;
+                }
                 self.pipeline.answer(proto, |r| e.write(r));
                 self.flag_transaction();
                 return false;
@@ -452,15 +460,25 @@ impl Connection {
             Some(m) if m.failed => {
                 self.core.shard.borrow_mut().stats.record_call(r.id, 0, true);
                 self.pipeline.answer(t.proto, |reply| reply.error(crate::tx::exec::EXECABORT));
-                if !self.client.state.borrow().watched.is_empty() {
-                    self.unwatch_all(t);
-                }
+                self.discard_transaction(t.proto);
                 false
             }
             Some(m) => {
                 self.pipeline.to_exec(r, t, m.cmds);
                 true
             }
+        }
+    }
+
+    /// Redis's `discardTransaction`: out of MULTI, nothing watched.
+    fn discard_transaction(&mut self, proto: Proto) {
+        let (db, watching) = {
+            let mut s = self.client.state.borrow_mut();
+            s.multi = None;
+            (s.db, !s.watched.is_empty())
+        };
+        if watching {
+            self.unwatch_all(Target { db: db as u16, proto, client_id: self.client.id });
         }
     }
 

@@ -81,9 +81,8 @@ impl Cross {
         Fut: Future<Output = T>,
     {
         let tx = Rc::new(Tx::begin(&self.core, intents(cmd, args, self.shards())).await?);
-        let db = self.db;
         let out = body(self.within(tx.clone())).await;
-        tx.release(wrote(&out).then_some(db)).await;
+        tx.release(wrote(&out)).await;
         Ok(out)
     }
 

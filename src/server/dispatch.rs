@@ -43,6 +43,9 @@ pub struct ShardCmd {
 pub struct ShardBatch {
     pub args: Vec<Bytes>,
     pub cmds: Vec<ShardCmd>,
+    /// One transaction's commands (EXEC): clients blocked on keys it
+    /// pushes to are served after the last one, not between them.
+    pub atomic: bool,
 }
 
 impl ShardBatch {
@@ -101,8 +104,9 @@ pub enum ShardRequest {
     Schedule { id: TxId, intents: Intents, done: oneshot::Sender<bool> },
     /// A step of transaction `id`, run when its turn comes.
     TxStep { id: TxId, step: Step },
-    /// Transaction `id` ends here.
-    Release { id: TxId, touch: Option<usize> },
+    /// Transaction `id` ends here; with `touch`, the watched keys it
+    /// changed count as touched.
+    Release { id: TxId, touch: bool },
 }
 
 /// Serves one mesh message on the shard that received it.
@@ -116,7 +120,7 @@ pub fn serve(shard: &mut Shard, req: ShardRequest) {
         }
         ShardRequest::Job { run, .. } => run(shard),
         ShardRequest::Schedule { id, intents, done } => {
-            let _ = done.send(shard.sched.schedule(id, intents));
+            let _ = done.send(sched::schedule(shard, id, intents));
         }
         ShardRequest::TxStep { id, step } => sched::step(shard, id, step),
         ShardRequest::Release { id, touch } => sched::release(shard, id, touch),
@@ -182,6 +186,10 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
         let args = &batch.args[c.start as usize..(c.start + c.argc) as usize];
         let before = out.buf.len();
         let started = Instant::now();
+        let watched = match cmd.has(flag::WRITE) && !shard.watches.is_empty() {
+            true => watch::snapshot(shard, Some(c.db as usize), cmd.key_positions(args).filter_map(|p| args.get(p))),
+            false => Vec::new(),
+        };
         match cmd.exec {
             Exec::Keyed(h) | Exec::MultiKey(h, _) | Exec::AllShards(h, _) | Exec::Cross(h, _) => {
                 let mut reply = Reply::new(&mut out.buf, c.proto);
@@ -199,17 +207,24 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
                 Reply::new(&mut out.buf, c.proto).error("ERR internal routing error");
             }
         }
-        if cmd.has(flag::WRITE) && !shard.watches.is_empty() && out.buf.get(before) != Some(&b'-') {
-            for p in cmd.key_positions(args) {
-                watch::touch(shard, c.db as usize, &args[p]);
+        if !watched.is_empty() {
+            let reply = &out.buf[before..];
+            let nothing = matches!(reply, b"$-1\r\n" | b"*-1\r\n" | b"_\r\n");
+            if reply.first() != Some(&b'-') {
+                watch::touch_changed(shard, watched, !nothing && watch::signals_always(cmd.name));
             }
         }
-        shard.after_command(now);
+        if !batch.atomic {
+            shard.after_command(now);
+        }
         if c.counted {
             let failed = out.buf.get(before) == Some(&b'-');
             shard.stats.record_call(c.id, started.elapsed().as_micros() as u64, failed);
         }
         out.ends.push(out.buf.len() as u32);
+    }
+    if batch.atomic {
+        shard.after_command(now);
     }
 }
 
@@ -478,7 +493,7 @@ impl Pipeline {
                     })
                     .collect();
                 let outputs = futures::future::join_all(steps).await;
-                tx.release(None).await;
+                tx.release(false).await;
                 outputs
             }
             Err(e) => shards.iter().map(|_| Err(e)).collect(),

@@ -54,6 +54,9 @@ pub struct BlockSpec {
     /// BLMOVE: the move when the destination is on another shard than the
     /// source, run by the connection as a transaction over both.
     pub across: Option<MoveAcross>,
+    /// What the command answers when it may not wait (inside MULTI) and
+    /// there is nothing: the non-blocking command's empty reply.
+    pub nothing: fn(&mut Reply),
 }
 
 /// The positions of the keys a command waits on, and its timeout in
@@ -284,7 +287,7 @@ pub fn serve_now(ctx: &mut ShardCtx, spec: &BlockSpec, args: &[Bytes], reply: &m
             Some(Served::Elsewhere) => return reply.error("ERR internal routing error"),
         }
     }
-    reply.null_array();
+    (spec.nothing)(reply);
 }
 
 /// Serves a blocking command from `key` if it can, without waiting: None

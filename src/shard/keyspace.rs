@@ -134,6 +134,12 @@ impl Db {
         self.entries.get(key).filter(|e| !e.is_expired(now))
     }
 
+    /// The entry under `key` as stored, expired or not (WATCH compares
+    /// a watched key before and after a write).
+    pub fn entry(&self, key: &[u8]) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
     /// Whether the table holds `key` at all, live or expired but not yet
     /// deleted (Redis's `dictFind` on the main dict).
     pub fn has_entry(&self, key: &[u8]) -> bool {

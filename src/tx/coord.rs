@@ -37,7 +37,7 @@ impl Tx {
             if answers.iter().all(|a| matches!(a, Ok(true))) {
                 return Ok(tx);
             }
-            tx.release(None).await;
+            tx.release(false).await;
             if answers.iter().any(|a| a.is_err()) {
                 return Err(UNAVAILABLE);
             }
@@ -58,7 +58,7 @@ impl Tx {
         let step: Step = Box::new(move |s| {
             let _ = tx.send(job(s));
             if release {
-                sched::release(s, id, None);
+                sched::release(s, id, false);
             }
         });
         if release {
@@ -72,9 +72,9 @@ impl Tx {
         rx.await.map_err(|_| UNAVAILABLE)
     }
 
-    /// Ends the transaction on every shard still holding it; with
-    /// `touch = Some(db)`, the keys it wrote there count as touched for WATCH.
-    pub async fn release(&self, touch: Option<usize>) {
+    /// Ends the transaction on every shard still holding it; with `touch`,
+    /// the watched keys it changed count as touched.
+    pub async fn release(&self, touch: bool) {
         let held = std::mem::take(&mut *self.held.borrow_mut());
         for shard in held {
             if shard == self.core.id {
@@ -97,7 +97,7 @@ impl Drop for Tx {
         let (core, id) = (self.core.clone(), self.id);
         glommio::spawn_local(async move {
             let tx = Tx { core, id, held: RefCell::new(held) };
-            tx.release(None).await;
+            tx.release(false).await;
         })
         .detach();
     }
@@ -105,7 +105,7 @@ impl Drop for Tx {
 
 async fn schedule_on(core: &Rc<Core>, shard: usize, id: TxId, intents: Intents) -> Result<bool, &'static str> {
     if shard == core.id {
-        return Ok(core.shard.borrow_mut().sched.schedule(id, intents));
+        return Ok(sched::schedule(&mut core.shard.borrow_mut(), id, intents));
     }
     let (done, rx) = oneshot::channel();
     core.mesh.send_to(shard, ShardRequest::Schedule { id, intents, done }).await.map_err(|_| UNAVAILABLE)?;

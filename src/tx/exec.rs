@@ -274,7 +274,8 @@ async fn run_local(
     t: Target,
     watched: &[usize],
 ) -> Vec<u8> {
-    let batch = std::mem::take(&mut plan.segments[0][shard]);
+    let mut batch = std::mem::take(&mut plan.segments[0][shard]);
+    batch.atomic = true;
     let intents = std::mem::take(&mut plan.intents[shard]);
     let check = !watched.is_empty();
     let client = t.client_id;
@@ -325,7 +326,7 @@ async fn run_tx(
         let checks = watched.iter().map(|&s| tx.step(s, false, move |shard| watch_dirty(shard, client)));
         let dirty = futures::future::join_all(checks).await;
         if dirty.iter().any(|d| !matches!(d, Ok(false))) {
-            tx.release(None).await;
+            tx.release(false).await;
             return aborted(t.proto);
         }
     }
@@ -345,7 +346,8 @@ async fn run_tx(
         }
         outputs.push(run_segment(&tx, segment, single).await);
     }
-    tx.release(None).await;
+    // The watched keys the queue changed, hops included, are touched.
+    tx.release(true).await;
     assemble(ctx, &plan.parts, &outputs, hop_replies, t.proto)
 }
 
@@ -375,27 +377,12 @@ async fn run_segment(tx: &Tx, segment: Vec<ShardBatch>, release: bool) -> Vec<Ba
 async fn run_hops(core: &Rc<Core>, tx: &Rc<Tx>, r: Resolved, t: Target, args: Vec<Bytes>) -> Vec<u8> {
     let started = std::time::Instant::now();
     let cx = || Cross::new(core, t, unix_ms()).within(tx.clone());
-    let shards = core.shared.shards;
     let out = match r.cmd.exec {
         Exec::Cross(_, coordinator) => coordinator(cx(), args.clone()).await,
         Exec::Blocking(spec) => serve_across(cx(), spec, args.clone()).await,
         _ => cx().error("ERR internal routing error"),
     };
     let failed = out.first() == Some(&b'-');
-    if !failed && r.cmd.has(crate::cmd::flag::WRITE) {
-        // The keys it wrote are touched for WATCH, each on its shard.
-        let db = t.db as usize;
-        for (shard, intents) in crate::server::cross::intents(r.cmd, &args, shards) {
-            let keys: Vec<Bytes> = intents.written().cloned().collect();
-            let _ = tx
-                .step(shard, false, move |s| {
-                    for k in &keys {
-                        super::watch::touch(s, db, k);
-                    }
-                })
-                .await;
-        }
-    }
     core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, failed);
     out
 }
@@ -424,7 +411,7 @@ async fn serve_across(cx: Cross, spec: &'static shard_blocking::BlockSpec, args:
             Ok((Some(Served::Replied), buf)) => return buf,
             // BLMOVE to another shard: the move, within this transaction.
             Ok((Some(Served::Elsewhere), _)) => {
-                let null = cx.encode(|r| r.null_array());
+                let null = cx.encode(spec.nothing);
                 return match spec.across {
                     Some(across) => across(cx, args).await.unwrap_or(null),
                     None => null,
@@ -432,7 +419,7 @@ async fn serve_across(cx: Cross, spec: &'static shard_blocking::BlockSpec, args:
             }
         }
     }
-    cx.encode(|r| r.null_array())
+    cx.encode(spec.nothing)
 }
 
 /// Forgets the client's watched keys on each shard (EXEC always unwatches).

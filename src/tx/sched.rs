@@ -35,6 +35,8 @@ struct Scheduled {
     granted: bool,
     /// Steps that arrived before its turn.
     parked: VecDeque<Step>,
+    /// The watched keys it may write, as they were when it was scheduled.
+    watched: crate::tx::watch::Snapshot,
 }
 
 /// The highest ids of the transactions that ran here and have ended, per
@@ -163,7 +165,8 @@ impl Scheduler {
     fn enqueue(&mut self, id: TxId, intents: Intents, conflict: bool, local: bool) {
         self.locks.acquire(&intents);
         let parked = VecDeque::new();
-        self.queue.insert(id, Scheduled { intents, granted: !conflict, parked, ran: false, local });
+        let watched = Vec::new();
+        self.queue.insert(id, Scheduled { intents, granted: !conflict, parked, ran: false, local, watched });
         self.stats.scheduled += 1;
     }
 
@@ -176,6 +179,19 @@ impl Scheduler {
             None => true,
         }
     }
+}
+
+/// Schedules transaction `id` here ([`Scheduler::schedule`]), noting the
+/// watched keys it may write as they are now.
+pub fn schedule(shard: &mut Shard, id: TxId, intents: Intents) -> bool {
+    let watched = crate::tx::watch::snapshot(shard, None, intents.written());
+    if !shard.sched.schedule(id, intents) {
+        return false;
+    }
+    if let Some(s) = shard.sched.queue.get_mut(&id) {
+        s.watched = watched;
+    }
+    true
 }
 
 /// Runs `step` of transaction `id` now if its turn has come, else parks it
@@ -191,18 +207,16 @@ pub fn step(shard: &mut Shard, id: TxId, step: Step) {
     }
 }
 
-/// Ends transaction `id` here: gives back its locks, marks the keys it
-/// wrote touched for WATCH if `touch`, and runs whatever its end lets run.
-pub fn release(shard: &mut Shard, id: TxId, touch: Option<usize>) {
+/// Ends transaction `id` here: gives back its locks, marks the watched keys
+/// it changed touched if `touch`, and runs whatever its end lets run.
+pub fn release(shard: &mut Shard, id: TxId, touch: bool) {
     let Some(done) = shard.sched.queue.remove(&id) else { return };
     shard.sched.locks.release(&done.intents);
     if done.ran && !done.local {
         shard.sched.ran.record(id, &done.intents);
     }
-    if let Some(db) = touch {
-        for key in done.intents.written() {
-            crate::tx::watch::touch(shard, db, key);
-        }
+    if touch {
+        crate::tx::watch::touch_changed(shard, done.watched, false);
     }
     drain(shard);
 }
@@ -222,7 +236,7 @@ pub fn run_after_locks(shard: &mut Shard, intents: Intents, work: Step) {
         id,
         Box::new(move |shard| {
             work(shard);
-            release(shard, id, None);
+            release(shard, id, false);
         }),
     );
 }

@@ -1,23 +1,27 @@
 //! WATCH, the shard's side: which clients watch which of its keys, and
 //! which of them had a watched key touched since (Redis's CLIENT_DIRTY_CAS).
 //!
-//! A key is *touched* when a write command that succeeded names it, when a
-//! transaction that wrote it ends, or when FLUSHDB/FLUSHALL/SWAPDB change
-//! it. A key that was live when watched and has since expired also makes
-//! EXEC fail (Redis's `isWatchedKeyExpired`), checked when EXEC runs.
-//! Redis's rules for keys already expired (but not yet deleted) when
-//! watched are kept: deleting such a key is no change.
+//! A key is *touched* when a write changes it — Redis's handlers call
+//! `signalModifiedKey` when they change something, so a write that changes
+//! nothing (DEL of a missing key, SADD of a member already there, SET … NX
+//! on an existing key) leaves watchers alone. shardis finds out without a
+//! call in every handler: a write naming a watched key has that key's
+//! entry copied first and compared after ([`Snapshot`]); the commands Redis
+//! signals on even when the value stays the same (SET, INCRBY 0, HSET,
+//! LSET… see [`signals_always`]) touch whenever they succeed. Transactions
+//! compare the watched keys they write from scheduling to release.
+//! FLUSHDB/FLUSHALL/SWAPDB touch as Redis's `touchAllWatchedKeysInDb` does.
 //!
-//! Touching by command is by the command's key positions, so a write that
-//! changed nothing (DEL of a missing key, SET … NX on an existing one) also
-//! touches, where Redis would not: EXEC may fail where Redis's succeeds,
-//! never the other way round.
+//! A key that was live when watched and has since expired also makes EXEC
+//! fail (Redis's `isWatchedKeyExpired`), checked when EXEC runs. Redis's
+//! rules for keys already expired (but not yet deleted) when watched are
+//! kept: deleting such a key is no change.
 
 use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 
-use crate::shard::{Db, Shard, UnixMs};
+use crate::shard::{Db, Entry, Shard, UnixMs};
 
 struct Watcher {
     client: u64,
@@ -131,6 +135,67 @@ impl Watches {
             existed.is_some_and(|w| w.existed) && dbs.get(*db).is_some_and(|d| d.lookup(key, now).is_none())
         })
     }
+}
+
+/// Watched keys as they were before a write: (db, key, entry).
+pub type Snapshot = Vec<(usize, Bytes, Option<Entry>)>;
+
+/// Copies the watched ones of `keys` (in `db`, or in any db) before a write.
+pub fn snapshot<'a>(shard: &Shard, db: Option<usize>, keys: impl Iterator<Item = &'a Bytes>) -> Snapshot {
+    let mut out = Vec::new();
+    if shard.watches.is_empty() {
+        return out;
+    }
+    for key in keys {
+        let dbs = match db {
+            Some(d) => d..d + 1,
+            None => 0..shard.dbs.len(),
+        };
+        for d in dbs {
+            if shard.watches.keys.contains_key(&(d, key.clone())) {
+                out.push((d, key.clone(), shard.dbs.get(d).and_then(|t| t.entry(key)).cloned()));
+            }
+        }
+    }
+    out
+}
+
+/// After the write: touches each key of `before` that changed, or every
+/// one if `always`.
+pub fn touch_changed(shard: &mut Shard, before: Snapshot, always: bool) {
+    for (db, key, entry) in before {
+        if always || shard.dbs.get(db).and_then(|t| t.entry(&key)) != entry.as_ref() {
+            touch(shard, db, &key);
+        }
+    }
+}
+
+/// Commands Redis counts as a change of their key whenever they succeed,
+/// even if the value stays the same.
+pub fn signals_always(name: &str) -> bool {
+    matches!(
+        name,
+        "set"
+            | "setex"
+            | "psetex"
+            | "getset"
+            | "setrange"
+            | "append"
+            | "incr"
+            | "decr"
+            | "incrby"
+            | "decrby"
+            | "incrbyfloat"
+            | "mset"
+            | "hset"
+            | "hmset"
+            | "hincrby"
+            | "hincrbyfloat"
+            | "lset"
+            | "ltrim"
+            | "bitop"
+            | "bitfield"
+    )
 }
 
 /// WATCH on this shard: `client` watches `keys` of `db`.
