@@ -66,24 +66,12 @@ impl Connection {
         if self.monitor.is_some() {
             self.core.shared.monitors.remove(self.client.id);
         }
+        // A client that leaves while WATCHing: its keys are forgotten everywhere.
         if !self.client.state.borrow().watched.is_empty() {
-            self.forget_watches().await;
+            let shards: Vec<usize> = (0..self.core.shared.shards).collect();
+            crate::tx::exec::unwatch(&self.core, self.client.id, &shards).await;
         }
         self.io.close().await;
-    }
-
-    /// A client that leaves while WATCHing: its keys are forgotten everywhere.
-    async fn forget_watches(&self) {
-        let client = self.client.id;
-        for shard in 0..self.core.shared.shards {
-            let run = Box::new(move |s: &mut crate::shard::Shard| s.watches.unwatch(client));
-            let req = crate::server::dispatch::ShardRequest::Job { intents: None, run };
-            if shard == self.core.id {
-                crate::server::dispatch::serve(&mut self.core.shard.borrow_mut(), req);
-            } else {
-                let _ = self.core.mesh.send_to(shard, req).await;
-            }
-        }
     }
 
     async fn run(&mut self) {

@@ -422,8 +422,9 @@ async fn serve_across(cx: Cross, spec: &'static shard_blocking::BlockSpec, args:
     cx.encode(spec.nothing)
 }
 
-/// Forgets the client's watched keys on each shard (EXEC always unwatches).
-async fn unwatch(core: &Rc<Core>, client: u64, shards: &[usize]) {
+/// Forgets the client's watched keys on each of `shards` (EXEC always
+/// unwatches; so does a client leaving).
+pub async fn unwatch(core: &Rc<Core>, client: u64, shards: &[usize]) {
     for &shard in shards {
         let run = Box::new(move |s: &mut Shard| s.watches.unwatch(client));
         let req = ShardRequest::Job { intents: None, run };
