@@ -53,6 +53,7 @@ macro_rules! scenarios {
 scenarios!(
     transfers_with_multi_exec,
     smove_tokens_between_shards,
+    store_commands_read_one_point,
     lmove_elements_between_shards,
     mset_and_del_all_or_nothing,
     watch_one_counter,
@@ -210,6 +211,76 @@ fn smove_tokens_between_shards(port: u16) {
         members.sort_unstable();
         assert_eq!(members, expected, "final members of {set}");
     }
+}
+
+/// Tokens move by SMOVE between sets on both shards while a checker
+/// combines all the sets in one command — SUNIONSTORE (into a key on either
+/// shard), SUNION, ZUNIONSTORE (sets count as sorted sets of score 1) — and
+/// each must see every token exactly once, as from one point in time.
+fn store_commands_read_one_point(port: u16) {
+    const WRITERS: usize = 2;
+    const MOVES: usize = 400;
+    const PER_SHARD: usize = 2;
+    const TOKENS: usize = 32;
+    let sets = keys_on_both_shards("pool:", PER_SHARD);
+    let dests = keys_on_both_shards("union:", 1);
+    let tokens: Vec<String> = (0..TOKENS).map(|t| format!("tok:{t}")).collect();
+    let mut con = connect(port);
+    for (s, set) in sets.iter().enumerate() {
+        let members: Vec<String> = tokens.iter().skip(s).step_by(sets.len()).cloned().collect();
+        let added: usize = call(&mut con, &[args(&["SADD", set]), members].concat());
+        assert_eq!(added, TOKENS / sets.len());
+    }
+
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (sets, tokens) = (&sets, &tokens);
+            move || {
+                let mut con = connect(port);
+                let mut rng = Rng::new(300 + w as u64);
+                let mut places: Vec<(usize, usize)> =
+                    (w..TOKENS).step_by(WRITERS).map(|t| (t, t % sets.len())).collect();
+                for _ in 0..MOVES {
+                    let k = rng.below(places.len());
+                    let (token, from) = places[k];
+                    let to = on_other_shard(&mut rng, from, PER_SHARD);
+                    let smove = args(&["SMOVE", &sets[from], &sets[to], &tokens[token]]);
+                    assert_eq!(call::<i64>(&mut con, &smove), 1, "{}: the token is in the source set", smove.join(" "));
+                    places[k].1 = to;
+                }
+            }
+        })
+        .collect();
+
+    let mut checker = connect(port);
+    let pools = sets.clone();
+    let check = move |i: usize| -> Result<(), String> {
+        let (dest, sets) = (&dests[i % dests.len()], &pools);
+        match i % 3 {
+            0 => {
+                let stored: usize =
+                    parse(try_call(&mut checker, &[args(&["SUNIONSTORE", dest]), sets.clone()].concat())?)?;
+                if stored != TOKENS {
+                    return Err(format!("read {i}: SUNIONSTORE {dest} stored {stored} tokens, expected {TOKENS}"));
+                }
+            }
+            1 => {
+                let union: Vec<String> = parse(try_call(&mut checker, &command("SUNION", &sets))?)?;
+                each_exactly_once(&[union], TOKENS, "tok:").map_err(|e| format!("read {i}: SUNION {e}"))?;
+            }
+            _ => {
+                let numkeys = sets.len().to_string();
+                let zunion = [args(&["ZUNIONSTORE", dest, &numkeys]), sets.clone()].concat();
+                let stored: usize = parse(try_call(&mut checker, &zunion)?)?;
+                if stored != TOKENS {
+                    return Err(format!("read {i}: ZUNIONSTORE {dest} stored {stored} members, expected {TOKENS}"));
+                }
+            }
+        }
+        Ok(())
+    };
+    let (_, checks) = race(writers, check);
+    eprintln!("{checks} combined reads while the tokens moved");
 }
 
 /// Elements move by LMOVE (any ends) between lists on different shards; a
