@@ -265,7 +265,7 @@ fn store_commands_read_one_point(port: u16) {
                 }
             }
             1 => {
-                let union: Vec<String> = parse(try_call(&mut checker, &command("SUNION", &sets))?)?;
+                let union: Vec<String> = parse(try_call(&mut checker, &command("SUNION", sets))?)?;
                 each_exactly_once(&[union], TOKENS, "tok:").map_err(|e| format!("read {i}: SUNION {e}"))?;
             }
             _ => {
