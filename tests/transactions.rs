@@ -234,6 +234,9 @@ fn bad_options_and_numbers_are_errors_at_exec_time_not_queue_time() {
             (&format!("ZADD {b} x m"), "-ERR value is not a valid float\r\n"),
             (&format!("SET {a} 1"), OK),
             ("SELECT 99", "-ERR DB index is out of range\r\n"),
+            // A key without its value passes MSET's arity (-3) at queueing.
+            (&format!("MSET {a} 1 {b}"), "-ERR wrong number of arguments for 'mset' command\r\n"),
+            (&format!("MSET {a} 1 {a} 2 {b}"), "-ERR wrong number of arguments for 'mset' command\r\n"),
             (&format!("EXISTS {a} {b}"), ":1\r\n"),
         ])
         .run(&p);

@@ -167,8 +167,11 @@ fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Reso
     let one_shard = owners.first().map(|o| o.1).filter(|&s| owners.iter().all(|o| o.1 == s));
     match cmd.exec {
         Exec::Conn(handler) => {
+            let started = std::time::Instant::now();
             let mut buf = Vec::new();
             handler(ctx, &args, &mut Reply::new(&mut buf, proto));
+            let failed = buf.first() == Some(&b'-');
+            core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, failed);
             plan.parts.push(Part::Inline(buf));
         }
         Exec::Keyed(_) => {
@@ -179,6 +182,17 @@ fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Reso
             plan.lock(shard, r, &args);
             let idx = plan.push(shard, r, t, &args);
             plan.parts.push(Part::Shard { seg: plan.seg(), shard, idx });
+        }
+        // MSET with a key left without its value: an arity error at EXEC,
+        // as Redis's msetCommand finds it.
+        Exec::MultiKey(..)
+            if cmd.step > 1 && !(args.len() - cmd.first_key as usize).is_multiple_of(cmd.step as usize) =>
+        {
+            core.shard.borrow_mut().stats.record_call(r.id, 0, true);
+            let msg = crate::cmd::LookupError::Arity(r).to_string();
+            let mut buf = Vec::new();
+            Reply::new(&mut buf, proto).error(&msg);
+            plan.parts.push(Part::Inline(buf));
         }
         Exec::MultiKey(_, merge) => match one_shard {
             Some(shard) => {
