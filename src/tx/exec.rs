@@ -22,7 +22,7 @@ use bytes::Bytes;
 use futures::channel::oneshot;
 
 use super::coord::{Tx, UNAVAILABLE};
-use super::Intents;
+use super::{Intents, Mode};
 use crate::cmd::{ConnCtx, Exec, Merge, Resolved};
 use crate::resp::{Proto, Reply};
 use crate::server::cross::Cross;
@@ -63,7 +63,10 @@ enum Part {
 struct Plan {
     segments: Vec<Vec<ShardBatch>>,
     parts: Vec<Part>,
-    intents: Vec<Intents>,
+    /// Per shard, what the queue touches there: gathered raw, sorted once
+    /// at the end ([`Plan::intents`]).
+    keys: Vec<Vec<(Bytes, Mode)>>,
+    whole: Vec<bool>,
 }
 
 impl Plan {
@@ -71,7 +74,8 @@ impl Plan {
         Plan {
             segments: vec![(0..shards).map(|_| ShardBatch::default()).collect()],
             parts: Vec::new(),
-            intents: (0..shards).map(|_| Intents::default()).collect(),
+            keys: vec![Vec::new(); shards],
+            whole: vec![false; shards],
         }
     }
 
@@ -97,27 +101,32 @@ impl Plan {
     }
 
     fn lock(&mut self, shard: usize, r: Resolved, args: &[Bytes]) {
-        let mut keys = Vec::new();
-        let whole = dispatch::command_intents(r.cmd, args, &mut keys);
-        let mut i = Intents::from_keys(keys);
-        if whole {
-            i.set_whole();
-        }
-        self.intents[shard].merge(i);
+        self.whole[shard] |= dispatch::command_intents(r.cmd, args, &mut self.keys[shard]);
     }
 
     fn hops(&mut self, r: Resolved, t: Target, args: Vec<Bytes>) {
-        for (shard, i) in crate::server::cross::intents(r.cmd, &args, self.intents.len()) {
-            self.intents[shard].merge(i);
+        let shards = self.keys.len();
+        for (shard, i) in crate::server::cross::intents(r.cmd, &args, shards) {
+            let (keys, whole) = i.into_parts();
+            self.keys[shard].extend(keys);
+            self.whole[shard] |= whole;
         }
-        let shards = self.intents.len();
         self.segments.push((0..shards).map(|_| ShardBatch::default()).collect());
         self.parts.push(Part::Hops { r, t, args });
     }
 
     /// The shards with something to do (or watched keys to check).
     fn shards(&self) -> Vec<usize> {
-        (0..self.intents.len()).filter(|&s| !self.intents[s].is_empty()).collect()
+        (0..self.keys.len()).filter(|&s| self.whole[s] || !self.keys[s].is_empty()).collect()
+    }
+
+    /// What the transaction locks on `shard`.
+    fn intents(&mut self, shard: usize) -> Intents {
+        let mut i = Intents::from_keys(std::mem::take(&mut self.keys[shard]));
+        if self.whole[shard] {
+            i.set_whole();
+        }
+        i
     }
 
     fn has_hops(&self) -> bool {
@@ -138,7 +147,7 @@ pub async fn run(core: &Rc<Core>, ctx: &mut ConnCtx<'_>, exec: Resolved, t: Targ
     // Watched keys are read: no one may touch them between the check and the run.
     for (_, key) in &watched {
         let shard = shard_of_key(key, shards);
-        plan.intents[shard].merge(Intents::from_keys(vec![(key.clone(), super::Mode::Read)]));
+        plan.keys[shard].push((key.clone(), Mode::Read));
     }
     let watched_shards = watched_shards(&watched, shards);
     let involved = plan.shards();
@@ -239,10 +248,10 @@ fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Reso
 /// A multi-key command over keys of several shards: one part per shard.
 fn split(plan: &mut Plan, r: Resolved, t: Target, merge: Merge, args: Vec<Bytes>, owners: &[(usize, usize)]) {
     let step = r.cmd.step.max(1) as usize;
-    let mut part_of_shard: Vec<Option<u16>> = vec![None; plan.intents.len()];
+    let mut part_of_shard: Vec<Option<u16>> = vec![None; plan.keys.len()];
     let mut parts: Vec<(usize, u32)> = Vec::new();
     let mut order = Vec::with_capacity(owners.len());
-    let mut per_shard: Vec<Vec<Bytes>> = vec![Vec::new(); plan.intents.len()];
+    let mut per_shard: Vec<Vec<Bytes>> = vec![Vec::new(); plan.keys.len()];
     for &(pos, shard) in owners {
         if part_of_shard[shard].is_none() {
             part_of_shard[shard] = Some(parts.len() as u16);
@@ -290,7 +299,7 @@ async fn run_local(
 ) -> Vec<u8> {
     let mut batch = std::mem::take(&mut plan.segments[0][shard]);
     batch.atomic = true;
-    let intents = std::mem::take(&mut plan.intents[shard]);
+    let intents = plan.intents(shard);
     let check = !watched.is_empty();
     let client = t.client_id;
     let (tx, rx) = oneshot::channel();
@@ -330,7 +339,7 @@ async fn run_tx(
     t: Target,
     watched: &[usize],
 ) -> Vec<u8> {
-    let intents = involved.iter().map(|&s| (s, std::mem::take(&mut plan.intents[s]))).collect();
+    let intents = involved.iter().map(|&s| (s, plan.intents(s))).collect();
     let tx = match Tx::begin(core, intents).await {
         Ok(tx) => Rc::new(tx),
         Err(e) => return error(t.proto, e),

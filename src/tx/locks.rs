@@ -46,17 +46,6 @@ impl Intents {
         Intents { keys, whole: false }
     }
 
-    /// Adds `other` to these intents.
-    pub fn merge(&mut self, other: Intents) {
-        self.whole |= other.whole;
-        if other.keys.is_empty() {
-            return;
-        }
-        let mut keys = std::mem::take(&mut self.keys);
-        keys.extend(other.keys);
-        self.keys = Intents::from_keys(keys).keys;
-    }
-
     pub fn set_whole(&mut self) {
         self.whole = true;
     }
@@ -67,6 +56,11 @@ impl Intents {
 
     pub fn is_empty(&self) -> bool {
         !self.whole && self.keys.is_empty()
+    }
+
+    /// The keys with their modes, and whether it is the whole shard.
+    pub fn into_parts(self) -> (Vec<(Bytes, Mode)>, bool) {
+        (self.keys, self.whole)
     }
 
     /// Every key with its mode.
@@ -200,14 +194,5 @@ mod tests {
         t.release(&Intents::whole());
         assert!(!t.conflicts(b"y", Mode::Read));
         assert!(!t.acquire(&Intents::whole()));
-    }
-
-    #[test]
-    fn merging_unions_keys_and_whole() {
-        let mut i = intents(&[("a", Mode::Read)]);
-        i.merge(intents(&[("a", Mode::Write), ("c", Mode::Read)]));
-        assert_eq!(i, intents(&[("a", Mode::Write), ("c", Mode::Read)]));
-        i.merge(Intents::whole());
-        assert!(i.is_whole());
     }
 }
