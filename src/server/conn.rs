@@ -18,6 +18,7 @@ use crate::server::dispatch::{Pipeline, Target};
 use crate::server::monitor;
 use crate::server::shared::unix_us;
 use crate::server::transport;
+use crate::shard::stats::error_of;
 use crate::server::Core;
 use crate::slot::shard_of_key;
 
@@ -277,7 +278,7 @@ impl Connection {
                     LookupError::Arity(r) => Some(r.id),
                     _ => None,
                 };
-                self.core.shard.borrow_mut().stats.record_rejected(id);
+                self.core.shard.borrow_mut().stats.record_rejected(id, e.to_string().as_bytes());
                 let proto = self.client.state.borrow().proto;
                 if matches!(&e, LookupError::Arity(r) if r.cmd.name == "exec") {
                     // Redis's `execCommandAbort`: the transaction, if any, is gone.
@@ -298,7 +299,7 @@ impl Connection {
             (s.db, s.proto, s.authenticated, s.multi.is_some())
         };
         if !authenticated && !cmd.has(flag::NO_AUTH) {
-            self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id));
+            self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id), err::NOAUTH.as_bytes());
             self.pipeline.answer(proto, |r| r.error(err::NOAUTH));
             self.flag_transaction();
             self.finish_command();
@@ -336,10 +337,11 @@ impl Connection {
                 self.pipeline.answer(proto, |reply| {
                     let before = reply.buf.len();
                     handler(&mut ctx, args, reply);
-                    failed = reply.buf.get(before) == Some(&b'-');
+                    let usec = started.elapsed().as_micros() as u64;
+                    let error = error_of(&reply.buf[before..]);
+                    failed = error.is_some();
+                    self.core.shard.borrow_mut().stats.record_call(resolved.id, usec, error);
                 });
-                let usec = started.elapsed().as_micros() as u64;
-                self.core.shard.borrow_mut().stats.record_call(resolved.id, usec, failed);
                 // DISCARD and RESET also forget the WATCHed keys.
                 if had_watches && matches!(cmd.name, "discard" | "reset") && !failed {
                     self.unwatch_all(target);
@@ -365,8 +367,8 @@ impl Connection {
                 }
                 let step = cmd.step.max(1) as usize;
                 if step > 1 && !(args.len() - cmd.first_key as usize).is_multiple_of(step) {
-                    self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id));
                     let msg = LookupError::Arity(resolved).to_string();
+                    self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id), msg.as_bytes());
                     self.pipeline.answer(proto, |r| r.error(&msg));
                     self.finish_command();
                     return false;
@@ -377,7 +379,7 @@ impl Connection {
                 if self.keys.iter().all(|k| k.1 == first) {
                     self.pipeline.to_shard(first, resolved, target, args);
                 } else {
-                    self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, false);
+                    self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, None);
                     let keys = std::mem::take(&mut self.keys);
                     self.pipeline.split_by_key(resolved, merge, target, args, &keys);
                     self.keys = keys;
@@ -407,7 +409,7 @@ impl Connection {
                 cross = true;
             }
             Exec::AllShards(_, merge) => {
-                self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, false);
+                self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, None);
                 self.pipeline.to_all_shards(resolved, merge, target, args);
                 if cmd.name == "unwatch" {
                     self.client.state.borrow_mut().watched.clear();
@@ -433,7 +435,8 @@ impl Connection {
         if r.cmd.has(flag::NO_MULTI) {
             multi.failed = true;
             drop(s);
-            self.core.shard.borrow_mut().stats.record_rejected(Some(r.id));
+            let error = transactions::NOT_IN_MULTI.as_bytes();
+            self.core.shard.borrow_mut().stats.record_rejected(Some(r.id), error);
             return self.pipeline.answer(proto, |reply| reply.error(transactions::NOT_IN_MULTI));
         }
         multi.cmds.push((r, args.to_vec()));
@@ -453,12 +456,14 @@ impl Connection {
         let multi = self.client.state.borrow_mut().multi.take();
         match multi {
             None => {
-                self.core.shard.borrow_mut().stats.record_call(r.id, 0, true);
+                let error = transactions::EXEC_WITHOUT_MULTI.as_bytes();
+                self.core.shard.borrow_mut().stats.record_call(r.id, 0, Some(error));
                 self.pipeline.answer(t.proto, |reply| reply.error(transactions::EXEC_WITHOUT_MULTI));
                 false
             }
             Some(m) if m.failed => {
-                self.core.shard.borrow_mut().stats.record_call(r.id, 0, true);
+                let error = crate::tx::exec::EXECABORT.as_bytes();
+                self.core.shard.borrow_mut().stats.record_call(r.id, 0, Some(error));
                 self.pipeline.answer(t.proto, |reply| reply.error(crate::tx::exec::EXECABORT));
                 self.discard_transaction(t.proto);
                 false

@@ -21,6 +21,7 @@ use crate::server::blocking::{self, Blocked};
 use crate::server::shared::unix_ms;
 use crate::server::Core;
 use crate::server::{cross, merge};
+use crate::shard::stats::error_of;
 use crate::shard::{Shard, ShardCtx};
 use crate::tx::coord::Tx;
 use crate::tx::sched::{self, Step};
@@ -218,8 +219,7 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
             shard.after_command(now);
         }
         if c.counted {
-            let failed = out.buf.get(before) == Some(&b'-');
-            shard.stats.record_call(c.id, started.elapsed().as_micros() as u64, failed);
+            shard.stats.record_call(c.id, started.elapsed().as_micros() as u64, error_of(&out.buf[before..]));
         }
         out.ends.push(out.buf.len() as u32);
     }

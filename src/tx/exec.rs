@@ -31,6 +31,7 @@ use crate::server::merge;
 use crate::server::shared::unix_ms;
 use crate::server::Core;
 use crate::shard::blocking::{self as shard_blocking, Served};
+use crate::shard::stats::error_of;
 use crate::shard::Shard;
 use crate::slot::shard_of_key;
 
@@ -148,8 +149,7 @@ pub async fn run(core: &Rc<Core>, ctx: &mut ConnCtx<'_>, exec: Resolved, t: Targ
         run_tx(core, ctx, plan, involved, t, &watched_shards).await
     };
     unwatch(core, t.client_id, &watched_shards).await;
-    let failed = out.first() == Some(&b'-');
-    core.shard.borrow_mut().stats.record_call(exec.id, started.elapsed().as_micros() as u64, failed);
+    core.shard.borrow_mut().stats.record_call(exec.id, started.elapsed().as_micros() as u64, error_of(&out));
     out
 }
 
@@ -382,8 +382,7 @@ async fn run_hops(core: &Rc<Core>, tx: &Rc<Tx>, r: Resolved, t: Target, args: Ve
         Exec::Blocking(spec) => serve_across(cx(), spec, args.clone()).await,
         _ => cx().error("ERR internal routing error"),
     };
-    let failed = out.first() == Some(&b'-');
-    core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, failed);
+    core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, error_of(&out));
     out
 }
 
