@@ -18,8 +18,8 @@ use crate::server::dispatch::{Pipeline, Target};
 use crate::server::monitor;
 use crate::server::shared::unix_us;
 use crate::server::transport;
-use crate::shard::stats::error_of;
 use crate::server::Core;
+use crate::shard::stats::error_of;
 use crate::slot::shard_of_key;
 
 pub struct Connection {
@@ -103,7 +103,7 @@ impl Connection {
                 }
                 Event::Read(Err(_)) | Event::Read(Ok(0)) => return,
                 Event::Read(Ok(n)) => {
-                    self.core.shard.borrow_mut().stats.net_input_bytes += n as u64;
+                    self.core.shard.borrow_mut().stats.count_read(n as u64);
                     if !self.handle_input().await {
                         return;
                     }
@@ -205,15 +205,17 @@ impl Connection {
                         shard_id: self.core.id,
                         after: &mut self.after,
                     };
-                    self.pipeline.finish_blocked(reply, &mut ctx, &mut self.out);
+                    self.pipeline.finish_blocked(&self.core, reply, &mut ctx, &mut self.out);
                 }
             }
             if let Some(e) = &protocol_error {
                 debug!(client = self.client.id, error = %e, "protocol error");
+                let at = self.out.len();
                 e.write_reply(&mut self.out);
+                self.core.shard.borrow_mut().stats.record_error(&self.out[at..]);
             }
             if !self.out.is_empty() {
-                self.core.shard.borrow_mut().stats.net_output_bytes += self.out.len() as u64;
+                self.core.shard.borrow_mut().stats.count_write(self.out.len() as u64);
                 let written = self.io.write_all(&self.out).await;
                 self.out.clear();
                 if written.is_err() {
@@ -245,7 +247,7 @@ impl Connection {
                         Either::Right(_) => break (Wake::GaveUp, false),
                     }
                 };
-                self.core.shard.borrow_mut().stats.net_input_bytes += read as u64;
+                self.core.shard.borrow_mut().stats.count_read(read as u64);
                 if self.parser.query_buffer_len(self.query.len()) as u64 > query_limit {
                     break (Wake::GaveUp, false);
                 }
@@ -320,9 +322,12 @@ impl Connection {
                 cross = self.route_exec(resolved, target);
             }
             Exec::MultiKey(..) if cmd.name == "watch" && in_multi => {
+                let error = transactions::WATCH_IN_MULTI.as_bytes();
+                self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, Some(error));
                 self.pipeline.answer(proto, |r| r.error(transactions::WATCH_IN_MULTI));
             }
             Exec::AllShards(..) if cmd.name == "unwatch" && !had_watches => {
+                self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, None);
                 self.pipeline.answer(proto, |r| r.ok());
             }
             Exec::Conn(handler) => {

@@ -428,7 +428,7 @@ impl Pipeline {
             Some(Barrier::Exec(r, t, queued)) => self.cross_out = crate::tx::exec::run(core, ctx, r, t, queued).await,
             None => {}
         }
-        self.assemble(ctx, out);
+        self.assemble(core, ctx, out);
         self.clear();
         None
     }
@@ -505,13 +505,13 @@ impl Pipeline {
     }
 
     /// Completes a round that ended in a blocking command, with its reply.
-    pub fn finish_blocked(&mut self, reply: Vec<u8>, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
+    pub fn finish_blocked(&mut self, core: &Core, reply: Vec<u8>, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
         self.cross_out = reply;
-        self.assemble(ctx, out);
+        self.assemble(core, ctx, out);
         self.clear();
     }
 
-    fn assemble(&mut self, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
+    fn assemble(&mut self, core: &Core, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
         for slot in &self.slots {
             if slot.hidden {
                 continue;
@@ -528,7 +528,11 @@ impl Pipeline {
                         .collect();
                     let owners = &self.owners[s.owners.0 as usize..s.owners.1 as usize];
                     let args = &self.split_args[s.args.0 as usize..s.args.1 as usize];
+                    let before = out.len();
                     merge::merge(s.merge, ctx, args, &parts, owners, &mut Reply::new(out, s.proto));
+                    if let Some(e) = error_of(&out[before..]) {
+                        core.shard.borrow_mut().stats.record_split_failure(args, e);
+                    }
                 }
             }
         }

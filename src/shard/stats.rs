@@ -19,6 +19,10 @@ pub struct Stats {
     pub keyspace_misses: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
+    /// `total_reads_processed` / `total_writes_processed`: socket reads
+    /// and writes for clients.
+    pub reads_processed: u64,
+    pub writes_processed: u64,
     /// `total_error_replies`; always the sum of `errors`' counts unless the
     /// table is disabled.
     pub error_replies: u64,
@@ -55,6 +59,20 @@ impl Stats {
 }
 
 impl Stats {
+    /// One read of `bytes` from a client.
+    pub fn count_read(&mut self, bytes: u64) {
+        self.reads_processed += 1;
+        self.net_input_bytes += bytes;
+    }
+
+    /// One write of `bytes` to a client.
+    pub fn count_write(&mut self, bytes: u64) {
+        self.writes_processed += 1;
+        self.net_output_bytes += bytes;
+    }
+}
+
+impl Stats {
     /// One executed command: `INFO commandstats` and
     /// `total_commands_processed`; `error` is the error it replied with, if
     /// it failed (see [`error_of`]).
@@ -77,6 +95,16 @@ impl Stats {
             c.failed_calls += 1;
         }
         self.record_error(error);
+    }
+
+    /// A command split over shards (counted when routed) whose merged
+    /// reply is `error`; `args` name it.
+    #[cold]
+    pub fn record_split_failure(&mut self, args: &[bytes::Bytes], error: &[u8]) {
+        match crate::cmd::registry().lookup(args) {
+            Ok(r) => self.record_failed(r.id, error),
+            Err(_) => self.record_error(error),
+        }
     }
 
     /// A command refused before running (unknown, arity, auth), given the

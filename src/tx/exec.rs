@@ -169,6 +169,7 @@ fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Reso
         Exec::Conn(handler) => {
             let mut buf = Vec::new();
             handler(ctx, &args, &mut Reply::new(&mut buf, proto));
+            core.shard.borrow_mut().stats.record_call(r.id, 0, error_of(&buf));
             plan.parts.push(Part::Inline(buf));
         }
         Exec::Keyed(_) => {
