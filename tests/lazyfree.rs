@@ -13,7 +13,7 @@ use blackbox::{info_field, Conn};
 use common::Server;
 
 fn lazyfreed(c: &mut Conn) -> u64 {
-    let info = c.text(&["INFO", "stats"]);
+    let info = c.text(&["INFO", "memory"]);
     info_field(&info, "lazyfreed_objects").and_then(|v| v.parse().ok()).expect("lazyfreed_objects in INFO")
 }
 

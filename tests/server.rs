@@ -530,3 +530,196 @@ fn sigterm_exits_cleanly() {
 fn sigint_exits_cleanly() {
     signal_exits_cleanly(libc::SIGINT);
 }
+
+/// `s` as a RESP2 bulk string: how INFO answers.
+fn bulk(s: &str) -> String {
+    format!("${}\r\n{}\r\n", s.len(), s)
+}
+
+#[test]
+fn info_errorstats_counts_every_error_reply_like_redis() {
+    let p = common::oracle::Pair::start(&[]);
+    let s0 = keys_on("es", 0, 1).remove(0);
+    let s1 = keys_on("es", 1, 1).remove(0);
+    let (smove, rename) = (format!("SMOVE {} {} m", s0, s1), format!("RENAME {} {}", s1, s0));
+    let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    p.session(&[
+        ("CONFIG RESETSTAT", "+OK\r\n"),
+        ("LPUSH l a", ":1\r\n"),
+        // On the key's shard.
+        ("GET l", wrongtype),
+        // Refused by the connection: unknown, arity.
+        ("NOSUCH", "-ERR unknown command 'NOSUCH', with args beginning with: \r\n"),
+        ("GET", "-ERR wrong number of arguments for 'get' command\r\n"),
+        // Cross-shard coordinators.
+        (&format!("SET {} x", s0), "+OK\r\n"),
+        (&smove, wrongtype),
+        (&rename, "-ERR no such key\r\n"),
+        // Merged from every shard.
+        ("FLUSHALL foo", "-ERR syntax error\r\n"),
+        // Blocking, and transactions.
+        ("BLPOP l notanumber", "-ERR timeout is not a float or out of range\r\n"),
+        ("EXEC", "-ERR EXEC without MULTI\r\n"),
+        ("MULTI", "+OK\r\n"),
+        ("INCR l", "+QUEUED\r\n"),
+        ("EXEC", &format!("*1\r\n{}", wrongtype)),
+        ("INFO errorstats", &bulk("# Errorstats\r\nerrorstat_ERR:count=6\r\nerrorstat_WRONGTYPE:count=3\r\n")),
+    ]);
+    // A protocol error counts too, and one more prefix comes in byte order.
+    for (_, port) in p.ports() {
+        let mut c = Conn::open(port);
+        c.send_raw(b"*1\r\n$x\r\n");
+        assert_eq!(esc(&c.until_closed()), esc(b"-ERR Protocol error: invalid bulk length\r\n"));
+    }
+    p.session(&[
+        ("MULTI", "+OK\r\n"),
+        ("NOSUCH", "-ERR unknown command 'NOSUCH', with args beginning with: \r\n"),
+        ("EXEC", "-EXECABORT Transaction discarded because of previous errors.\r\n"),
+        (
+            "INFO errorstats",
+            &bulk("# Errorstats\r\nerrorstat_ERR:count=8\r\nerrorstat_EXECABORT:count=1\r\nerrorstat_WRONGTYPE:count=3\r\n"),
+        ),
+    ]);
+    for (name, port) in p.ports() {
+        let stats = Conn::open(port).text(&["INFO", "stats"]);
+        assert_eq!(info_field(&stats, "total_error_replies").as_deref(), Some("12"), "{}: {}", name, stats);
+    }
+    p.session(&[("CONFIG RESETSTAT", "+OK\r\n"), ("INFO errorstats", &bulk("# Errorstats\r\n"))]);
+}
+
+#[test]
+fn info_errorstats_exact_lines() {
+    let server = Server::start();
+    let mut c = Conn::open(server.port);
+    c.expect(&["RPUSH", "list", "a"], ":1\r\n");
+    c.expect(&["GET", "list"], "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+    c.expect(&["NOSUCHCOMMAND"], "-ERR unknown command 'NOSUCHCOMMAND', with args beginning with: \r\n");
+    let info = c.text(&["INFO"]);
+    let errors: Vec<&str> =
+        info.lines().skip_while(|l| *l != "# Errorstats").skip(1).take_while(|l| !l.is_empty()).collect();
+    assert_eq!(errors, ["errorstat_ERR:count=1", "errorstat_WRONGTYPE:count=1"], "{}", info);
+    assert_eq!(info_field(&info, "total_error_replies").as_deref(), Some("2"));
+    // Failed and rejected calls agree with them.
+    let stats = c.text(&["INFO", "commandstats"]);
+    assert!(
+        stats.contains("cmdstat_get:calls=1,") && stats.contains(",rejected_calls=0,failed_calls=1\r\n"),
+        "{}",
+        stats
+    );
+    c.expect(&["CONFIG", "RESETSTAT"], "+OK\r\n");
+    assert_eq!(c.text(&["INFO", "errorstats"]), "# Errorstats\r\n");
+    assert_eq!(info_field(&c.text(&["INFO", "stats"]), "total_error_replies").as_deref(), Some("0"));
+}
+
+#[test]
+fn info_instantaneous_rates_under_load() {
+    let server = Server::start();
+    let mut c = Conn::open(server.port);
+    let pings: Vec<u8> = b"PING\r\n".repeat(200);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(600) {
+        c.send_raw(&pings);
+        for _ in 0..200 {
+            assert_eq!(c.frame(), b"+PONG\r\n");
+        }
+    }
+    let stats = c.text(&["INFO", "stats"]);
+    let field = |k: &str| info_field(&stats, k).unwrap_or_else(|| panic!("no {} in {}", k, stats));
+    let ops: u64 = field("instantaneous_ops_per_sec").parse().unwrap_or_else(|_| panic!("{}", stats));
+    assert!(ops > 0, "{}", stats);
+    for k in ["instantaneous_input_kbps", "instantaneous_output_kbps"] {
+        let v = field(k);
+        assert!(v.split_once('.').is_some_and(|(_, frac)| frac.len() == 2), "{}: {}", k, v);
+        assert!(v.parse::<f64>().unwrap() > 0.0, "{}: {}", k, v);
+    }
+    assert_eq!(field("instantaneous_input_repl_kbps"), "0.00");
+    assert_eq!(field("instantaneous_output_repl_kbps"), "0.00");
+    let reads: u64 = field("total_reads_processed").parse().unwrap();
+    let writes: u64 = field("total_writes_processed").parse().unwrap();
+    assert!(reads >= 2 && writes >= 2, "{}", stats);
+}
+
+#[test]
+fn info_fields_with_real_values() {
+    let server = Server::start();
+    let mut c = Conn::open(server.port);
+    let info = c.text(&["INFO", "everything"]);
+    let field = |k: &str| info_field(&info, k).unwrap_or_else(|| panic!("no {} in {}", k, info));
+    assert_eq!(field("gcc_version"), "0.0.0");
+    assert_eq!(field("listener0"), format!("name=tcp,bind=127.0.0.1,port={}", server.port));
+    assert_eq!(field("config_file"), "");
+    let lru: u64 = field("lru_clock").parse().unwrap();
+    assert!(lru.abs_diff(unix_now() & 0xFF_FFFF) <= 2, "{}", lru);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let total_kb: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .parse()
+        .unwrap();
+    assert_eq!(field("total_system_memory"), (total_kb * 1024).to_string());
+    assert!(field("mem_fragmentation_ratio").parse::<f64>().unwrap() > 0.0);
+    assert_eq!(field("master_failover_state"), "no-failover");
+    assert_eq!(field("second_repl_offset"), "-1");
+    // lazyfreed_objects is a memory field in Redis.
+    let memory = c.text(&["INFO", "memory"]);
+    assert!(info_field(&memory, "lazyfreed_objects").is_some(), "{}", memory);
+    // Keys blocked on, over shards.
+    let keys: Vec<String> = keys_on("bk", 0, 1).into_iter().chain(keys_on("bk", 1, 1)).collect();
+    let mut blocked = Conn::open(server.port);
+    blocked.send(&["BLPOP", &keys[0], &keys[1], "0"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let clients = c.text(&["INFO", "clients"]);
+        if info_field(&clients, "blocked_clients").as_deref() == Some("1") {
+            assert_eq!(info_field(&clients, "total_blocking_keys").as_deref(), Some("2"), "{}", clients);
+            assert_eq!(info_field(&clients, "total_blocking_keys_on_nokey").as_deref(), Some("0"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", clients);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    c.expect(&["RPUSH", &keys[1], "x"], ":1\r\n");
+    assert_eq!(blocked.frame(), bulk_array_frame(&[&keys[1], "x"]));
+}
+
+fn bulk_array_frame(items: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", items.len());
+    for i in items {
+        out.push_str(&bulk(i));
+    }
+    out.into_bytes()
+}
+
+#[test]
+fn info_sections_in_redis_order() {
+    let p = common::oracle::Pair::start(&[]);
+    let headers = |port: u16| -> Vec<String> {
+        let info = Conn::open(port).text(&["INFO", "everything"]);
+        info.lines().filter(|l| l.starts_with("# ")).map(str::to_string).collect()
+    };
+    let ours = headers(p.shardis.port);
+    assert_eq!(
+        ours,
+        [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Persistence",
+            "# Stats",
+            "# Replication",
+            "# CPU",
+            "# Modules",
+            "# Commandstats",
+            "# Errorstats",
+            "# Latencystats",
+            "# Cluster",
+            "# Keyspace"
+        ]
+    );
+    if let Some(port) = p.redis_port() {
+        assert_eq!(ours, headers(port));
+    }
+}

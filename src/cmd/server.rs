@@ -1,5 +1,6 @@
 //! Server commands: INFO, CONFIG, TIME, LASTSAVE, SHUTDOWN, DEBUG, MONITOR.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use crate::cmd::connection::{help_reply, REDIS_VERSION};
 use crate::resp::Reply;
 use crate::server::merge::{bulk_payload, first_error};
 use crate::server::shared::{unix_us, Control};
+use crate::shard::stats::{rate_mean, ErrorStats};
 use crate::shard::{Entry, ShardCtx};
 use crate::types::{RString, Value};
 
@@ -325,11 +327,39 @@ fn config_help(_: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
 /// from the keys its expiry cycle samples).
 const TTL_SAMPLE: usize = 1000;
 
-/// Each shard's counters, as a flat list of integers that INFO sums over
-/// shards: the fixed fields, then (keys, expires, sampled TTL sum, sampled
-/// TTL count) per db, then (calls, usec, rejected, failed) per command.
+/// Where each shard counter sits in the list `info_shard` sends.
+mod at {
+    pub const COMMANDS: usize = 0;
+    pub const CONNECTIONS: usize = 1;
+    pub const HITS: usize = 2;
+    pub const MISSES: usize = 3;
+    pub const NET_INPUT: usize = 4;
+    pub const NET_OUTPUT: usize = 5;
+    pub const EXPIRED: usize = 6;
+    pub const ERRORS: usize = 7;
+    pub const UNTOUCHED: usize = 8;
+    pub const TX_SCHEDULED: usize = 9;
+    pub const TX_REFUSED: usize = 10;
+    pub const TX_PARKED: usize = 11;
+    pub const WATCHED: usize = 12;
+    /// Sums of the last samples of ops/s, input and output bytes/s.
+    pub const OPS_RATE: usize = 13;
+    pub const INPUT_RATE: usize = 14;
+    pub const OUTPUT_RATE: usize = 15;
+    pub const READS: usize = 16;
+    pub const WRITES: usize = 17;
+    pub const BLOCKING_KEYS: usize = 18;
+    /// The fixed fields; then (keys, expires, sampled TTL sum, sampled TTL
+    /// count) per db, then (calls, usec, rejected, failed) per command.
+    pub const FIXED: usize = 19;
+    pub const PER_DB: usize = 4;
+}
+
+/// Each shard's counters: a bulk of the integers INFO sums over shards (a
+/// count, then the integers, see [`at`]), then its error table.
 fn info_shard(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
     let s = &ctx.shard.stats;
+    let [ops, input, output] = s.rate_sums();
     let mut v: Vec<u64> = vec![
         s.commands_processed,
         s.connections_received,
@@ -344,7 +374,14 @@ fn info_shard(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
         ctx.shard.sched.stats.refused,
         ctx.shard.sched.stats.parked_batches,
         ctx.shard.watches.keys() as u64,
+        ops,
+        input,
+        output,
+        s.reads_processed,
+        s.writes_processed,
+        ctx.shard.blocking.keys() as u64,
     ];
+    debug_assert_eq!(v.len(), at::FIXED);
     let now = ctx.now;
     for db in &ctx.shard.dbs {
         let (ttl_sum, ttl_n) = db.ttl_sample(now, TTL_SAMPLE);
@@ -353,33 +390,52 @@ fn info_shard(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
     for c in &s.commands {
         v.extend([c.calls, c.usec, c.rejected_calls, c.failed_calls]);
     }
-    let bytes: Vec<u8> = v.iter().flat_map(|n| n.to_le_bytes()).collect();
+    let mut bytes = Vec::with_capacity(8 * (v.len() + 1));
+    bytes.extend((v.len() as u64).to_le_bytes());
+    bytes.extend(v.iter().flat_map(|n| n.to_le_bytes()));
+    encode_errors(s.errors.iter(), &mut bytes);
     reply.bulk(&bytes);
 }
 
-const FIXED: usize = 13;
-const PER_DB: usize = 4;
+/// The error table after the integers: (count, length, prefix) each.
+fn encode_errors<'a>(errors: impl Iterator<Item = (&'a [u8], u64)>, out: &mut Vec<u8>) {
+    for (prefix, n) in errors {
+        out.extend(n.to_le_bytes());
+        out.extend((prefix.len() as u64).to_le_bytes());
+        out.extend_from_slice(prefix);
+    }
+}
+
+/// One shard's part: its integers, and its error table added into `errors`.
+fn decode_part(raw: &[u8], errors: &mut BTreeMap<Vec<u8>, u64>) -> Vec<u64> {
+    let mut rest = raw;
+    let len = take_u64(&mut rest).unwrap_or(0) as usize;
+    let nums: Vec<u64> = (0..len).map_while(|_| take_u64(&mut rest)).collect();
+    while let (Some(n), Some(len)) = (take_u64(&mut rest), take_u64(&mut rest)) {
+        let Some(prefix) = rest.get(..len as usize) else { break };
+        *errors.entry(prefix.to_vec()).or_default() += n;
+        rest = &rest[prefix.len()..];
+    }
+    nums
+}
+
+fn take_u64(rest: &mut &[u8]) -> Option<u64> {
+    let (n, tail) = rest.split_first_chunk::<8>()?;
+    *rest = tail;
+    Some(u64::from_le_bytes(*n))
+}
 
 fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
     if let Some(e) = first_error(parts) {
         return reply.buf.extend_from_slice(e);
     }
-    let mut sum: Vec<u64> = Vec::new();
-    for part in parts {
-        let Some(raw) = bulk_payload(part) else {
-            continue;
-        };
-        let nums = raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()));
-        if sum.is_empty() {
-            sum = nums.collect();
-        } else {
-            sum.iter_mut().zip(nums).for_each(|(s, n)| *s += n);
-        }
-    }
     let config = ctx.shared.config();
     let dbs = config.databases;
-    if sum.len() < FIXED + PER_DB * dbs {
-        sum.resize(FIXED + PER_DB * dbs + 4 * registry().len(), 0);
+    let mut sum: Vec<u64> = vec![0; at::FIXED + at::PER_DB * dbs + 4 * registry().len()];
+    let mut errors = BTreeMap::new();
+    for raw in parts.iter().filter_map(|p| bulk_payload(p)) {
+        let nums = decode_part(raw, &mut errors);
+        sum.iter_mut().zip(nums).for_each(|(s, n)| *s += n);
     }
     let sections = Sections::parse(&args[1..]);
     let mut out = String::new();
@@ -398,6 +454,7 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
     let line = |out: &mut String, k: &str, v: &dyn std::fmt::Display| {
         let _ = write!(out, "{}:{}\r\n", k, v);
     };
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
     if section("server", &mut out) {
         line(&mut out, "redis_version", &REDIS_VERSION);
         line(&mut out, "shardis_version", &env!("CARGO_PKG_VERSION"));
@@ -410,6 +467,8 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         line(&mut out, "monotonic_clock", &"POSIX clock_gettime");
         line(&mut out, "multiplexing_api", &"io_uring");
         line(&mut out, "atomicvar_api", &"c11-builtin");
+        // What Redis prints when not built by GCC.
+        line(&mut out, "gcc_version", &"0.0.0");
         line(&mut out, "process_id", &std::process::id());
         line(&mut out, "process_supervised", &"no");
         line(&mut out, "run_id", &ctx.shared.run_id);
@@ -419,71 +478,145 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         line(&mut out, "uptime_in_days", &(uptime / 86400));
         line(&mut out, "hz", &config.hz);
         line(&mut out, "configured_hz", &config.hz);
+        line(&mut out, "lru_clock", &lru_clock());
         line(&mut out, "executable", &std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
+        line(
+            &mut out,
+            "config_file",
+            &config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        );
         line(&mut out, "shards", &ctx.shared.shards);
         line(&mut out, "io_threads_active", &0);
+        line(&mut out, "listener0", &listener(&config.bind, ctx.shared.tcp_port));
     }
     if section("clients", &mut out) {
-        line(&mut out, "connected_clients", &ctx.shared.connected_clients.load(std::sync::atomic::Ordering::Relaxed));
+        line(&mut out, "connected_clients", &ctx.shared.connected_clients.load(relaxed));
         line(&mut out, "cluster_connections", &0);
         line(&mut out, "maxclients", &config.maxclients);
         line(&mut out, "blocked_clients", &crate::server::blocking::blocked_clients());
         line(&mut out, "tracking_clients", &0);
         line(&mut out, "clients_in_timeout_table", &0);
+        line(&mut out, "total_blocking_keys", &sum[at::BLOCKING_KEYS]);
+        // Only stream consumer groups (and modules) block on deleted keys.
+        line(&mut out, "total_blocking_keys_on_nokey", &0);
     }
     if section("memory", &mut out) {
         let rss = rss_bytes();
-        let used = crate::alloc::used().map_or(rss, |bytes| bytes.saturating_sub(sum[8]));
+        let used = crate::alloc::used().map_or(rss, |bytes| bytes.saturating_sub(sum[at::UNTOUCHED]));
         line(&mut out, "used_memory", &used);
         line(&mut out, "used_memory_human", &human_bytes(used));
         line(&mut out, "used_memory_rss", &rss);
         line(&mut out, "used_memory_rss_human", &human_bytes(rss));
+        let total = total_system_memory();
+        line(&mut out, "total_system_memory", &total);
+        line(&mut out, "total_system_memory_human", &human_bytes(total));
         line(&mut out, "maxmemory", &0);
         line(&mut out, "maxmemory_human", &"0B");
         line(&mut out, "maxmemory_policy", &"noeviction");
+        line(&mut out, "mem_fragmentation_ratio", &format!("{:.2}", rss as f32 / used.max(1) as f32));
+        line(&mut out, "mem_fragmentation_bytes", &(rss as i64 - used as i64));
+        // No replicas, AOF or cluster bus: nothing held for them.
+        for k in [
+            "mem_not_counted_for_evict",
+            "mem_replication_backlog",
+            "mem_total_replication_buffers",
+            "mem_clients_slaves",
+        ] {
+            line(&mut out, k, &0);
+        }
+        line(&mut out, "mem_cluster_links", &0);
+        line(&mut out, "mem_aof_buffer", &0);
         line(&mut out, "mem_allocator", &"libc");
+        line(&mut out, "active_defrag_running", &0);
         line(&mut out, "lazyfree_pending_objects", &crate::shard::lazyfree::pending());
+        line(&mut out, "lazyfreed_objects", &crate::shard::lazyfree::freed());
     }
     if section("persistence", &mut out) {
         line(&mut out, "loading", &0);
         line(&mut out, "async_loading", &0);
         line(&mut out, "rdb_changes_since_last_save", &0);
         line(&mut out, "rdb_bgsave_in_progress", &0);
-        line(&mut out, "rdb_last_save_time", &ctx.shared.last_save.load(std::sync::atomic::Ordering::Relaxed));
+        line(&mut out, "rdb_last_save_time", &ctx.shared.last_save.load(relaxed));
         line(&mut out, "rdb_last_bgsave_status", &"ok");
         line(&mut out, "aof_enabled", &0);
         line(&mut out, "aof_rewrite_in_progress", &0);
         line(&mut out, "aof_last_write_status", &"ok");
+        // No modules: no module forks.
+        line(&mut out, "module_fork_in_progress", &0);
+        line(&mut out, "module_fork_last_cow_size", &0);
     }
     if section("stats", &mut out) {
-        line(&mut out, "total_connections_received", &sum[1]);
-        line(&mut out, "total_commands_processed", &sum[0]);
-        line(&mut out, "total_net_input_bytes", &sum[4]);
-        line(&mut out, "total_net_output_bytes", &sum[5]);
-        line(
-            &mut out,
-            "rejected_connections",
-            &ctx.shared.rejected_connections.load(std::sync::atomic::Ordering::Relaxed),
-        );
-        line(&mut out, "expired_keys", &sum[6]);
+        let kbps = |sum: u64| format!("{:.2}", rate_mean(sum) as f32 / 1024.0);
+        line(&mut out, "total_connections_received", &sum[at::CONNECTIONS]);
+        line(&mut out, "total_commands_processed", &sum[at::COMMANDS]);
+        line(&mut out, "instantaneous_ops_per_sec", &rate_mean(sum[at::OPS_RATE]));
+        line(&mut out, "total_net_input_bytes", &sum[at::NET_INPUT]);
+        line(&mut out, "total_net_output_bytes", &sum[at::NET_OUTPUT]);
+        line(&mut out, "total_net_repl_input_bytes", &0);
+        line(&mut out, "total_net_repl_output_bytes", &0);
+        line(&mut out, "instantaneous_input_kbps", &kbps(sum[at::INPUT_RATE]));
+        line(&mut out, "instantaneous_output_kbps", &kbps(sum[at::OUTPUT_RATE]));
+        line(&mut out, "instantaneous_input_repl_kbps", &kbps(0));
+        line(&mut out, "instantaneous_output_repl_kbps", &kbps(0));
+        line(&mut out, "rejected_connections", &ctx.shared.rejected_connections.load(relaxed));
+        // No replication: no syncs.
+        line(&mut out, "sync_full", &0);
+        line(&mut out, "sync_partial_ok", &0);
+        line(&mut out, "sync_partial_err", &0);
+        line(&mut out, "expired_keys", &sum[at::EXPIRED]);
+        // maxmemory 0: nothing is evicted, keys or clients.
         line(&mut out, "evicted_keys", &0);
-        line(&mut out, "keyspace_hits", &sum[2]);
-        line(&mut out, "keyspace_misses", &sum[3]);
+        line(&mut out, "evicted_clients", &0);
+        line(&mut out, "total_eviction_exceeded_time", &0);
+        line(&mut out, "current_eviction_exceeded_time", &0);
+        line(&mut out, "keyspace_hits", &sum[at::HITS]);
+        line(&mut out, "keyspace_misses", &sum[at::MISSES]);
         line(&mut out, "pubsub_channels", &0);
         line(&mut out, "pubsub_patterns", &0);
         line(&mut out, "pubsubshard_channels", &0);
-        line(&mut out, "total_error_replies", &sum[7]);
-        line(&mut out, "lazyfreed_objects", &crate::shard::lazyfree::freed());
+        // Never forks, no MIGRATE, not a replica, no active defrag, no
+        // client-side caching: these stay 0.
+        for k in [
+            "latest_fork_usec",
+            "total_forks",
+            "migrate_cached_sockets",
+            "slave_expires_tracked_keys",
+            "active_defrag_hits",
+            "active_defrag_misses",
+            "active_defrag_key_hits",
+            "active_defrag_key_misses",
+            "total_active_defrag_time",
+            "current_active_defrag_time",
+            "tracking_total_keys",
+            "tracking_total_items",
+            "tracking_total_prefixes",
+            // Errors from a master or the AOF: neither exists.
+            "unexpected_error_replies",
+        ] {
+            line(&mut out, k, &0);
+        }
+        line(&mut out, "total_error_replies", &sum[at::ERRORS]);
+        // No RESTORE: no payloads to sanitize.
+        line(&mut out, "dump_payload_sanitizations", &0);
+        line(&mut out, "total_reads_processed", &sum[at::READS]);
+        line(&mut out, "total_writes_processed", &sum[at::WRITES]);
+        line(&mut out, "io_threaded_reads_processed", &0);
+        line(&mut out, "io_threaded_writes_processed", &0);
         // shardis: cross-shard transactions (see src/tx), summed over shards.
-        line(&mut out, "tx_scheduled", &sum[9]);
-        line(&mut out, "tx_schedule_retries", &sum[10]);
-        line(&mut out, "tx_waiting_batches", &sum[11]);
-        line(&mut out, "watched_keys", &sum[12]);
+        line(&mut out, "tx_scheduled", &sum[at::TX_SCHEDULED]);
+        line(&mut out, "tx_schedule_retries", &sum[at::TX_REFUSED]);
+        line(&mut out, "tx_waiting_batches", &sum[at::TX_PARKED]);
+        line(&mut out, "watched_keys", &sum[at::WATCHED]);
     }
     if section("replication", &mut out) {
         line(&mut out, "role", &"master");
         line(&mut out, "connected_slaves", &0);
+        line(&mut out, "master_failover_state", &"no-failover");
         line(&mut out, "master_repl_offset", &0);
+        line(&mut out, "second_repl_offset", &-1);
+        line(&mut out, "repl_backlog_active", &0);
+        line(&mut out, "repl_backlog_first_byte_offset", &0);
+        line(&mut out, "repl_backlog_histlen", &0);
     }
     if section("cpu", &mut out) {
         let (user, sys) = cpu_times();
@@ -493,21 +626,8 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         line(&mut out, "used_cpu_user_children", &"0.000000");
     }
     section("modules", &mut out);
-    section("errorstats", &mut out);
-    if section("cluster", &mut out) {
-        line(&mut out, "cluster_enabled", &0);
-    }
-    if section("keyspace", &mut out) {
-        for db in 0..dbs {
-            let d = &sum[FIXED + PER_DB * db..FIXED + PER_DB * (db + 1)];
-            let avg_ttl = d[2].checked_div(d[3]).unwrap_or(0);
-            if d[0] > 0 {
-                let _ = write!(out, "db{}:keys={},expires={},avg_ttl={}\r\n", db, d[0], d[1], avg_ttl);
-            }
-        }
-    }
     if section("commandstats", &mut out) {
-        let base = FIXED + PER_DB * dbs;
+        let base = at::FIXED + at::PER_DB * dbs;
         for (id, cmd) in registry().all().iter().enumerate() {
             let c = &sum[base + 4 * id..base + 4 * id + 4];
             if c[0] == 0 && c[2] == 0 && c[3] == 0 {
@@ -521,7 +641,64 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
             );
         }
     }
+    if section("errorstats", &mut out) {
+        for (prefix, n) in error_lines(errors) {
+            let _ = write!(out, "errorstat_{}:count={}\r\n", safe_info_string(&prefix), n);
+        }
+    }
+    // Latency tracking is not kept: Redis prints the bare title then too.
+    section("latencystats", &mut out);
+    if section("cluster", &mut out) {
+        line(&mut out, "cluster_enabled", &0);
+    }
+    if section("keyspace", &mut out) {
+        for db in 0..dbs {
+            let from = at::FIXED + at::PER_DB * db;
+            let d = &sum[from..from + at::PER_DB];
+            let avg_ttl = d[2].checked_div(d[3]).unwrap_or(0);
+            if d[0] > 0 {
+                let _ = write!(out, "db{}:keys={},expires={},avg_ttl={}\r\n", db, d[0], d[1], avg_ttl);
+            }
+        }
+    }
     reply.verbatim("txt", out.as_bytes());
+}
+
+/// The shards' error tables as one, in byte order: past Redis's limit of
+/// prefixes, or if any shard's table is disabled, only the disabled entry.
+fn error_lines(errors: BTreeMap<Vec<u8>, u64>) -> Vec<(Vec<u8>, u64)> {
+    if errors.len() > ErrorStats::LIMIT || errors.contains_key(ErrorStats::DISABLED) {
+        return vec![(ErrorStats::DISABLED.to_vec(), 1)];
+    }
+    errors.into_iter().collect()
+}
+
+/// Redis's `getSafeInfoString`: `#`, `:`, CR and LF would break INFO's
+/// lines, so they are written as `_`.
+fn safe_info_string(s: &[u8]) -> String {
+    let safe: Vec<u8> = s.iter().map(|&b| if matches!(b, b'#' | b':' | b'\r' | b'\n') { b'_' } else { b }).collect();
+    String::from_utf8_lossy(&safe).into_owned()
+}
+
+/// Redis's `getLRUClock`: Unix seconds, modulo 2^24.
+fn lru_clock() -> u64 {
+    (crate::server::shared::unix_ms() / 1000) & ((1 << 24) - 1)
+}
+
+/// Redis's `listener0` line: the addresses bound and the port.
+fn listener(bind: &[String], port: u16) -> String {
+    let mut s = "name=tcp".to_string();
+    for b in bind {
+        let _ = write!(s, ",bind={}", b);
+    }
+    let _ = write!(s, ",port={}", port);
+    s
+}
+
+fn total_system_memory() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let kb = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.split_whitespace().next());
+    kb.and_then(|kb| kb.parse::<u64>().ok()).map_or(0, |kb| kb * 1024)
 }
 
 /// Which INFO sections were asked for (Redis's `genInfoSectionDict`).
@@ -612,4 +789,53 @@ fn cpu_times() -> (f64, f64) {
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
     (t(ru.ru_utime), t(ru.ru_stime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(nums: &[u64], errors: &[(&[u8], u64)]) -> Vec<u8> {
+        let mut bytes = (nums.len() as u64).to_le_bytes().to_vec();
+        bytes.extend(nums.iter().flat_map(|n| n.to_le_bytes()));
+        encode_errors(errors.iter().copied(), &mut bytes);
+        bytes
+    }
+
+    #[test]
+    fn parts_sum_integers_and_merge_error_tables() {
+        let mut errors = BTreeMap::new();
+        let a = decode_part(&part(&[1, 2, 3], &[(b"ERR", 2), (b"WRONGTYPE", 1)]), &mut errors);
+        let b = decode_part(&part(&[4, 5, 6], &[(b"ERR", 1), (b"EXECABORT", 1)]), &mut errors);
+        assert_eq!((a, b), (vec![1, 2, 3], vec![4, 5, 6]));
+        let lines = error_lines(errors);
+        assert_eq!(lines, [(b"ERR".to_vec(), 3), (b"EXECABORT".to_vec(), 1), (b"WRONGTYPE".to_vec(), 1)]);
+        // A truncated part gives what it holds.
+        let mut errors = BTreeMap::new();
+        let raw = part(&[7, 8], &[(b"ERR", 1)]);
+        assert_eq!(decode_part(&raw[..raw.len() - 1], &mut errors), [7, 8]);
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn error_tables_past_the_limit_show_disabled() {
+        let many: BTreeMap<Vec<u8>, u64> =
+            (0..=ErrorStats::LIMIT).map(|i| (format!("E{}", i).into_bytes(), 1)).collect();
+        assert_eq!(error_lines(many), [(ErrorStats::DISABLED.to_vec(), 1)]);
+        let one_disabled = BTreeMap::from([(b"ERR".to_vec(), 4), (ErrorStats::DISABLED.to_vec(), 1)]);
+        assert_eq!(error_lines(one_disabled), [(ErrorStats::DISABLED.to_vec(), 1)]);
+    }
+
+    #[test]
+    fn unsafe_info_characters_become_underscores() {
+        assert_eq!(safe_info_string(b"A:B#C"), "A_B_C");
+        assert_eq!(safe_info_string(b"WRONGTYPE"), "WRONGTYPE");
+    }
+
+    #[test]
+    fn listener_line() {
+        let bind = ["*".to_string(), "-::*".to_string()];
+        assert_eq!(listener(&bind, 6379), "name=tcp,bind=*,bind=-::*,port=6379");
+        assert_eq!(listener(&[], 7000), "name=tcp,port=7000");
+    }
 }

@@ -19,6 +19,7 @@ use crate::server::monitor;
 use crate::server::shared::unix_us;
 use crate::server::transport;
 use crate::server::Core;
+use crate::shard::stats::error_of;
 use crate::slot::shard_of_key;
 
 pub struct Connection {
@@ -90,7 +91,7 @@ impl Connection {
                 }
                 Event::Read(Err(_)) | Event::Read(Ok(0)) => return,
                 Event::Read(Ok(n)) => {
-                    self.core.shard.borrow_mut().stats.net_input_bytes += n as u64;
+                    self.core.shard.borrow_mut().stats.count_read(n as u64);
                     if !self.handle_input().await {
                         return;
                     }
@@ -192,15 +193,17 @@ impl Connection {
                         shard_id: self.core.id,
                         after: &mut self.after,
                     };
-                    self.pipeline.finish_blocked(reply, &mut ctx, &mut self.out);
+                    self.pipeline.finish_blocked(&self.core, reply, &mut ctx, &mut self.out);
                 }
             }
             if let Some(e) = &protocol_error {
                 debug!(client = self.client.id, error = %e, "protocol error");
+                let at = self.out.len();
                 e.write_reply(&mut self.out);
+                self.core.shard.borrow_mut().stats.record_error(&self.out[at..]);
             }
             if !self.out.is_empty() {
-                self.core.shard.borrow_mut().stats.net_output_bytes += self.out.len() as u64;
+                self.core.shard.borrow_mut().stats.count_write(self.out.len() as u64);
                 let written = self.io.write_all(&self.out).await;
                 self.out.clear();
                 if written.is_err() {
@@ -232,7 +235,7 @@ impl Connection {
                         Either::Right(_) => break (Wake::GaveUp, false),
                     }
                 };
-                self.core.shard.borrow_mut().stats.net_input_bytes += read as u64;
+                self.core.shard.borrow_mut().stats.count_read(read as u64);
                 if self.parser.query_buffer_len(self.query.len()) as u64 > query_limit {
                     break (Wake::GaveUp, false);
                 }
@@ -265,7 +268,7 @@ impl Connection {
                     LookupError::Arity(r) => Some(r.id),
                     _ => None,
                 };
-                self.core.shard.borrow_mut().stats.record_rejected(id);
+                self.core.shard.borrow_mut().stats.record_rejected(id, e.to_string().as_bytes());
                 let proto = self.client.state.borrow().proto;
                 if matches!(&e, LookupError::Arity(r) if r.cmd.name == "exec") {
                     // Redis's `execCommandAbort`: the transaction, if any, is gone.
@@ -286,7 +289,7 @@ impl Connection {
             (s.db, s.proto, s.authenticated, s.multi.is_some())
         };
         if !authenticated && !cmd.has(flag::NO_AUTH) {
-            self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id));
+            self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id), err::NOAUTH.as_bytes());
             self.pipeline.answer(proto, |r| r.error(err::NOAUTH));
             self.flag_transaction();
             self.finish_command();
@@ -307,9 +310,12 @@ impl Connection {
                 cross = self.route_exec(resolved, target);
             }
             Exec::MultiKey(..) if cmd.name == "watch" && in_multi => {
+                let error = transactions::WATCH_IN_MULTI.as_bytes();
+                self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, Some(error));
                 self.pipeline.answer(proto, |r| r.error(transactions::WATCH_IN_MULTI));
             }
             Exec::AllShards(..) if cmd.name == "unwatch" && !had_watches => {
+                self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, None);
                 self.pipeline.answer(proto, |r| r.ok());
             }
             Exec::Conn(handler) => {
@@ -324,10 +330,11 @@ impl Connection {
                 self.pipeline.answer(proto, |reply| {
                     let before = reply.buf.len();
                     handler(&mut ctx, args, reply);
-                    failed = reply.buf.get(before) == Some(&b'-');
+                    let usec = started.elapsed().as_micros() as u64;
+                    let error = error_of(&reply.buf[before..]);
+                    failed = error.is_some();
+                    self.core.shard.borrow_mut().stats.record_call(resolved.id, usec, error);
                 });
-                let usec = started.elapsed().as_micros() as u64;
-                self.core.shard.borrow_mut().stats.record_call(resolved.id, usec, failed);
                 // DISCARD and RESET also forget the WATCHed keys.
                 if had_watches && matches!(cmd.name, "discard" | "reset") && !failed {
                     self.unwatch_all(target);
@@ -353,8 +360,8 @@ impl Connection {
                 }
                 let step = cmd.step.max(1) as usize;
                 if step > 1 && !(args.len() - cmd.first_key as usize).is_multiple_of(step) {
-                    self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id));
                     let msg = LookupError::Arity(resolved).to_string();
+                    self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id), msg.as_bytes());
                     self.pipeline.answer(proto, |r| r.error(&msg));
                     self.finish_command();
                     return false;
@@ -365,7 +372,7 @@ impl Connection {
                 if self.keys.iter().all(|k| k.1 == first) {
                     self.pipeline.to_shard(first, resolved, target, args);
                 } else {
-                    self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, false);
+                    self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, None);
                     let keys = std::mem::take(&mut self.keys);
                     self.pipeline.split_by_key(resolved, merge, target, args, &keys);
                     self.keys = keys;
@@ -395,7 +402,7 @@ impl Connection {
                 cross = true;
             }
             Exec::AllShards(_, merge) => {
-                self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, false);
+                self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, None);
                 self.pipeline.to_all_shards(resolved, merge, target, args);
                 if cmd.name == "unwatch" {
                     self.client.state.borrow_mut().watched.clear();
@@ -421,7 +428,8 @@ impl Connection {
         if r.cmd.has(flag::NO_MULTI) {
             multi.failed = true;
             drop(s);
-            self.core.shard.borrow_mut().stats.record_rejected(Some(r.id));
+            let error = transactions::NOT_IN_MULTI.as_bytes();
+            self.core.shard.borrow_mut().stats.record_rejected(Some(r.id), error);
             return self.pipeline.answer(proto, |reply| reply.error(transactions::NOT_IN_MULTI));
         }
         multi.cmds.push((r, args.to_vec()));
@@ -441,12 +449,14 @@ impl Connection {
         let multi = self.client.state.borrow_mut().multi.take();
         match multi {
             None => {
-                self.core.shard.borrow_mut().stats.record_call(r.id, 0, true);
+                let error = transactions::EXEC_WITHOUT_MULTI.as_bytes();
+                self.core.shard.borrow_mut().stats.record_call(r.id, 0, Some(error));
                 self.pipeline.answer(t.proto, |reply| reply.error(transactions::EXEC_WITHOUT_MULTI));
                 false
             }
             Some(m) if m.failed => {
-                self.core.shard.borrow_mut().stats.record_call(r.id, 0, true);
+                let error = crate::tx::exec::EXECABORT.as_bytes();
+                self.core.shard.borrow_mut().stats.record_call(r.id, 0, Some(error));
                 self.pipeline.answer(t.proto, |reply| reply.error(crate::tx::exec::EXECABORT));
                 self.discard_transaction(t.proto);
                 false

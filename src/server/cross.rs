@@ -28,6 +28,7 @@ use crate::resp::{Proto, Reply};
 use crate::server::dispatch::{self, ShardRequest, Target};
 use crate::server::shared::unix_ms;
 use crate::server::Core;
+use crate::shard::stats::error_of;
 use crate::shard::{Shard, ShardCtx, UnixMs};
 use crate::slot::shard_of_key;
 use crate::tx::coord::Tx;
@@ -94,8 +95,7 @@ impl Cross {
     /// Counts a finished command, given its reply, in the home shard's
     /// command stats (an error reply counts as failed).
     pub fn record_call(&self, r: Resolved, usec: u64, reply: &[u8]) {
-        let failed = reply.first() == Some(&b'-');
-        self.core.shard.borrow_mut().stats.record_call(r.id, usec, failed);
+        self.core.shard.borrow_mut().stats.record_call(r.id, usec, error_of(reply));
     }
 
     pub fn shards(&self) -> usize {
@@ -259,8 +259,7 @@ pub async fn run(core: &Rc<Core>, r: Resolved, t: Target, args: Vec<Bytes>) -> V
     let error = cx.error(UNAVAILABLE);
     let succeeded = |out: &Vec<u8>| out.first() != Some(&b'-');
     let out = cx.atomically(r.cmd, &args.clone(), |cx| coordinator(cx, args), succeeded).await.unwrap_or(error);
-    let failed = out.first() == Some(&b'-');
-    core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, failed);
+    core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, error_of(&out));
     out
 }
 

@@ -21,6 +21,7 @@ use crate::server::blocking::{self, Blocked};
 use crate::server::shared::unix_ms;
 use crate::server::Core;
 use crate::server::{cross, merge};
+use crate::shard::stats::error_of;
 use crate::shard::{Shard, ShardCtx};
 use crate::tx::coord::Tx;
 use crate::tx::sched::{self, Step};
@@ -218,8 +219,7 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
             shard.after_command(now);
         }
         if c.counted {
-            let failed = out.buf.get(before) == Some(&b'-');
-            shard.stats.record_call(c.id, started.elapsed().as_micros() as u64, failed);
+            shard.stats.record_call(c.id, started.elapsed().as_micros() as u64, error_of(&out.buf[before..]));
         }
         out.ends.push(out.buf.len() as u32);
     }
@@ -428,7 +428,7 @@ impl Pipeline {
             Some(Barrier::Exec(r, t, queued)) => self.cross_out = crate::tx::exec::run(core, ctx, r, t, queued).await,
             None => {}
         }
-        self.assemble(ctx, out);
+        self.assemble(core, ctx, out);
         self.clear();
         None
     }
@@ -505,13 +505,13 @@ impl Pipeline {
     }
 
     /// Completes a round that ended in a blocking command, with its reply.
-    pub fn finish_blocked(&mut self, reply: Vec<u8>, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
+    pub fn finish_blocked(&mut self, core: &Core, reply: Vec<u8>, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
         self.cross_out = reply;
-        self.assemble(ctx, out);
+        self.assemble(core, ctx, out);
         self.clear();
     }
 
-    fn assemble(&mut self, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
+    fn assemble(&mut self, core: &Core, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
         for slot in &self.slots {
             if slot.hidden {
                 continue;
@@ -528,7 +528,11 @@ impl Pipeline {
                         .collect();
                     let owners = &self.owners[s.owners.0 as usize..s.owners.1 as usize];
                     let args = &self.split_args[s.args.0 as usize..s.args.1 as usize];
+                    let before = out.len();
                     merge::merge(s.merge, ctx, args, &parts, owners, &mut Reply::new(out, s.proto));
+                    if let Some(e) = error_of(&out[before..]) {
+                        core.shard.borrow_mut().stats.record_split_failure(args, e);
+                    }
                 }
             }
         }

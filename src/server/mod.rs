@@ -367,6 +367,7 @@ fn spawn_active_expiry(core: Rc<Core>) {
         loop {
             let hz = core.shard.borrow_mut().config.refresh(&core.shared).hz;
             glommio::timer::sleep(pause(hz, backlog)).await;
+            core.shard.borrow_mut().stats.sample_rates(std::time::Instant::now());
             let deadline = std::time::Instant::now() + cycle_budget(hz);
             loop {
                 if cycle.slice(&mut core.shard.borrow_mut(), shared::unix_ms(), deadline) {

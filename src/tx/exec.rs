@@ -31,6 +31,7 @@ use crate::server::merge;
 use crate::server::shared::unix_ms;
 use crate::server::Core;
 use crate::shard::blocking::{self as shard_blocking, Served};
+use crate::shard::stats::error_of;
 use crate::shard::Shard;
 use crate::slot::shard_of_key;
 
@@ -157,8 +158,7 @@ pub async fn run(core: &Rc<Core>, ctx: &mut ConnCtx<'_>, exec: Resolved, t: Targ
         run_tx(core, ctx, plan, involved, t, &watched_shards).await
     };
     unwatch(core, t.client_id, &watched_shards).await;
-    let failed = out.first() == Some(&b'-');
-    core.shard.borrow_mut().stats.record_call(exec.id, started.elapsed().as_micros() as u64, failed);
+    core.shard.borrow_mut().stats.record_call(exec.id, started.elapsed().as_micros() as u64, error_of(&out));
     out
 }
 
@@ -179,8 +179,8 @@ fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Reso
             let started = std::time::Instant::now();
             let mut buf = Vec::new();
             handler(ctx, &args, &mut Reply::new(&mut buf, proto));
-            let failed = buf.first() == Some(&b'-');
-            core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, failed);
+            let usec = started.elapsed().as_micros() as u64;
+            core.shard.borrow_mut().stats.record_call(r.id, usec, error_of(&buf));
             plan.parts.push(Part::Inline(buf));
         }
         Exec::Keyed(_) => {
@@ -197,10 +197,10 @@ fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Reso
         Exec::MultiKey(..)
             if cmd.step > 1 && !(args.len() - cmd.first_key as usize).is_multiple_of(cmd.step as usize) =>
         {
-            core.shard.borrow_mut().stats.record_call(r.id, 0, true);
             let msg = crate::cmd::LookupError::Arity(r).to_string();
             let mut buf = Vec::new();
             Reply::new(&mut buf, proto).error(&msg);
+            core.shard.borrow_mut().stats.record_call(r.id, 0, error_of(&buf));
             plan.parts.push(Part::Inline(buf));
         }
         Exec::MultiKey(_, merge) => match one_shard {
@@ -405,8 +405,7 @@ async fn run_hops(core: &Rc<Core>, tx: &Rc<Tx>, r: Resolved, t: Target, args: Ve
         Exec::Blocking(spec) => serve_across(cx(), spec, args.clone()).await,
         _ => cx().error("ERR internal routing error"),
     };
-    let failed = out.first() == Some(&b'-');
-    core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, failed);
+    core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, error_of(&out));
     out
 }
 
