@@ -36,8 +36,9 @@ pub static ARGS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Key-spec flags for `COMMAND INFO`, Redis 7.2's.
-pub static KEY_FLAGS: &[(&str, &[&str])] = &[("sort", &["RO", "access"]), ("sort_ro", &["RO", "access"])];
+/// Key-spec flags for `COMMAND INFO`: none here, SORT's three key specs
+/// (the key, its BY/GET patterns' keys, STORE's) are in `specs::KEY_SPECS`.
+pub static KEY_FLAGS: &[(&str, &[&str])] = &[];
 
 const COMPLEXITY: &str = "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the \
      number of returned elements. When the elements are not sorted, complexity is O(N).";
