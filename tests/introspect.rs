@@ -230,3 +230,51 @@ fn resp3_layout_and_tips() {
         ),
     ]);
 }
+
+/// COMMAND DOCS as Redis 7.2 has it (7.0 differs: no `display_text`):
+/// deprecation, history, and the key spec each key argument belongs to.
+#[test]
+fn docs_history_deprecation_and_key_specs() {
+    let server = common::Server::start();
+    let mut s = connect(server.port);
+    let key = "*8\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$12\r\ndisplay_text\r\n$3\r\nkey\r\n\
+               $14\r\nkey_spec_index\r\n:0\r\n";
+    let cases = [
+        (
+            "getset",
+            format!(
+                "*2\r\n$6\r\ngetset\r\n*16\r\n$7\r\nsummary\r\n$75\r\nReturns the previous string value of a key after \
+                 setting it to a new value.\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n\
+                 $10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\ndoc_flags\r\n*1\r\n+deprecated\r\n$16\r\ndeprecated_since\r\n\
+                 $5\r\n6.2.0\r\n$11\r\nreplaced_by\r\n$30\r\n`SET` with the `!GET` argument\r\n$9\r\narguments\r\n*2\r\n\
+                 {key}*6\r\n$4\r\nname\r\n$5\r\nvalue\r\n$4\r\ntype\r\n$6\r\nstring\r\n$12\r\ndisplay_text\r\n$5\r\nvalue\r\n"
+            ),
+        ),
+        (
+            "renamenx",
+            format!(
+                "*2\r\n$8\r\nrenamenx\r\n*12\r\n$7\r\nsummary\r\n$58\r\nRenames a key only when the target key name \
+                 doesn't exist.\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$7\r\ngeneric\r\n$10\r\ncomplexity\r\n\
+                 $4\r\nO(1)\r\n$7\r\nhistory\r\n*1\r\n*2\r\n$5\r\n3.2.0\r\n$86\r\nThe command no longer returns an error \
+                 when source and destination names are the same.\r\n$9\r\narguments\r\n*2\r\n{key}*8\r\n$4\r\nname\r\n\
+                 $6\r\nnewkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$12\r\ndisplay_text\r\n$6\r\nnewkey\r\n\
+                 $14\r\nkey_spec_index\r\n:1\r\n"
+            ),
+        ),
+        (
+            "lpush",
+            format!(
+                "*2\r\n$5\r\nlpush\r\n*12\r\n$7\r\nsummary\r\n$77\r\nPrepends one or more elements to a list. Creates \
+                 the key if it doesn't exist.\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$4\r\nlist\r\n\
+                 $10\r\ncomplexity\r\n$106\r\nO(1) for each element added, so O(N) to add N elements when the command \
+                 is called with multiple arguments.\r\n$7\r\nhistory\r\n*1\r\n*2\r\n$5\r\n2.4.0\r\n$37\r\nAccepts \
+                 multiple `element` arguments.\r\n$9\r\narguments\r\n*2\r\n{key}*8\r\n$4\r\nname\r\n$7\r\nelement\r\n\
+                 $4\r\ntype\r\n$6\r\nstring\r\n$12\r\ndisplay_text\r\n$7\r\nelement\r\n$5\r\nflags\r\n*1\r\n+multiple\r\n"
+            ),
+        ),
+    ];
+    for (name, want) in cases {
+        send_lenient(&mut s, &encode(&["COMMAND", "DOCS", name]));
+        assert_eq!(Esc(read_frames(&mut s, 1).remove(0)), Esc::of(want.as_bytes()), "COMMAND DOCS {name}");
+    }
+}

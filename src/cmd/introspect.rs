@@ -339,7 +339,15 @@ fn docs(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
 fn command_doc(cmd: &Command, reply: &mut Reply) {
     let has_subs = !cmd.subcommands.is_empty();
     let arguments = super::docs::arguments(cmd.name);
-    reply.map(4 + arguments.is_some() as usize + has_subs as usize);
+    let (doc_flags, deprecated, history) =
+        (specs::doc_flags(cmd.name), specs::deprecated(cmd.name), specs::history(cmd.name));
+    let fields = 4
+        + !doc_flags.is_empty() as usize
+        + 2 * deprecated.is_some() as usize
+        + !history.is_empty() as usize
+        + arguments.is_some() as usize
+        + has_subs as usize;
+    reply.map(fields);
     for (k, v) in [
         ("summary", cmd.doc.summary),
         ("since", cmd.doc.since),
@@ -348,6 +356,28 @@ fn command_doc(cmd: &Command, reply: &mut Reply) {
     ] {
         reply.bulk(k.as_bytes());
         reply.bulk(v.as_bytes());
+    }
+    if !doc_flags.is_empty() {
+        reply.bulk(b"doc_flags");
+        reply.set(doc_flags.len());
+        for f in doc_flags {
+            reply.simple(f);
+        }
+    }
+    if let Some((since, replaced_by)) = deprecated {
+        reply.bulk(b"deprecated_since");
+        reply.bulk(since.as_bytes());
+        reply.bulk(b"replaced_by");
+        reply.bulk(replaced_by.as_bytes());
+    }
+    if !history.is_empty() {
+        reply.bulk(b"history");
+        reply.array(history.len());
+        for (version, change) in history {
+            reply.array(2);
+            reply.bulk(version.as_bytes());
+            reply.bulk(change.as_bytes());
+        }
     }
     if let Some(args) = arguments {
         reply.bulk(b"arguments");

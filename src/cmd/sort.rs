@@ -26,12 +26,12 @@ use crate::types::{List, Value};
 pub static ARGS: &[(&str, &str)] = &[
     (
         "sort",
-        "key [BY by-pattern:pattern] [limit(LIMIT offset:integer count:integer)] [GET get-pattern:pattern...] \
-         [order(ASC|DESC)] [sorting(ALPHA)] [STORE destination:key]",
+        "key [BY by-pattern:pattern#1] [limit(LIMIT offset:integer count:integer)] [GET get-pattern:pattern#1...] \
+         [order(ASC|DESC)] [sorting(ALPHA)] [STORE destination:key#2]",
     ),
     (
         "sort_ro",
-        "key [BY by-pattern:pattern] [limit(LIMIT offset:integer count:integer)] [GET get-pattern:pattern...] \
+        "key [BY by-pattern:pattern#1] [limit(LIMIT offset:integer count:integer)] [GET get-pattern:pattern#1...] \
          [order(ASC|DESC)] [sorting(ALPHA)]",
     ),
 ];

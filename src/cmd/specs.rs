@@ -1,8 +1,8 @@
-//! What `COMMAND INFO` publishes beyond the command table, as Redis 7.2's
-//! `commands.def` declares it: the key specs that one range over a
-//! command's `first/last/step` keys cannot describe (a destination and its
-//! sources with different access flags, a `numkeys` argument, notes), and
-//! the command tips. Routing never reads these: it goes by the command
+//! What `COMMAND INFO` and `COMMAND DOCS` publish beyond the command table,
+//! as Redis 7.2's `commands.def` declares it: the key specs that one range
+//! over a command's `first/last/step` keys cannot describe (a destination
+//! and its sources with different access flags, a `numkeys` argument,
+//! notes), the command tips, and the commands' history and deprecations. Routing never reads these: it goes by the command
 //! table's key positions.
 //!
 //! Commands not listed in [`KEY_SPECS`] publish one range spec over their
@@ -272,6 +272,99 @@ pub fn tips(name: &str) -> &'static [&'static str] {
     TIPS.iter().find(|(n, _)| *n == name).map_or(&[], |(_, tips)| *tips)
 }
 
+/// How a command changed, by version (`COMMAND DOCS`' `history`).
+pub static HISTORY: &[(&str, &[(&str, &str)])] = &[
+    ("auth", &[("6.0.0", "Added ACL style (username and password).")]),
+    ("bitcount", &[("7.0.0", "Added the `BYTE|BIT` option.")]),
+    ("bitpos", &[("7.0.0", "Added the `BYTE|BIT` option.")]),
+    ("blpop", &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")]),
+    ("brpop", &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")]),
+    ("brpoplpush", &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")]),
+    ("bzpopmax", &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")]),
+    ("bzpopmin", &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")]),
+    ("client|kill", &[("2.8.12", "Added new filter format."), ("2.8.12", "`ID` option."), ("3.2.0", "Added `master` type in for `TYPE` option."), ("5.0.0", "Replaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility."), ("6.2.0", "`LADDR` option.")]),
+    ("client|list", &[("2.8.12", "Added unique client `id` field."), ("5.0.0", "Added optional `TYPE` filter."), ("6.0.0", "Added `user` field."), ("6.2.0", "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter."), ("7.0.0", "Added `resp`, `multi-mem`, `rbs` and `rbp` fields."), ("7.0.3", "Added `ssub` field.")]),
+    ("command|info", &[("7.0.0", "Allowed to be called with no argument to get info on all commands.")]),
+    ("config|get", &[("7.0.0", "Added the ability to pass multiple pattern parameters in one call")]),
+    ("config|set", &[("7.0.0", "Added the ability to set multiple parameters in one call.")]),
+    ("exists", &[("3.0.3", "Accepts multiple `key` arguments.")]),
+    ("expire", &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
+    ("expireat", &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
+    ("flushall", &[("4.0.0", "Added the `ASYNC` flushing mode modifier."), ("6.2.0", "Added the `SYNC` flushing mode modifier.")]),
+    ("flushdb", &[("4.0.0", "Added the `ASYNC` flushing mode modifier."), ("6.2.0", "Added the `SYNC` flushing mode modifier.")]),
+    ("hdel", &[("2.4.0", "Accepts multiple `field` arguments.")]),
+    ("hello", &[("6.2.0", "`protover` made optional; when called without arguments the command reports the current connection's context.")]),
+    ("hset", &[("4.0.0", "Accepts multiple `field` and `value` arguments.")]),
+    ("info", &[("7.0.0", "Added support for taking multiple section arguments.")]),
+    ("lpop", &[("6.2.0", "Added the `count` argument.")]),
+    ("lpush", &[("2.4.0", "Accepts multiple `element` arguments.")]),
+    ("lpushx", &[("4.0.0", "Accepts multiple `element` arguments.")]),
+    ("pexpire", &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
+    ("pexpireat", &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")]),
+    ("pttl", &[("2.8.0", "Added the -2 reply.")]),
+    ("renamenx", &[("3.2.0", "The command no longer returns an error when source and destination names are the same.")]),
+    ("rpop", &[("6.2.0", "Added the `count` argument.")]),
+    ("rpush", &[("2.4.0", "Accepts multiple `element` arguments.")]),
+    ("rpushx", &[("4.0.0", "Accepts multiple `element` arguments.")]),
+    ("sadd", &[("2.4.0", "Accepts multiple `member` arguments.")]),
+    ("scan", &[("6.0.0", "Added the `TYPE` subcommand.")]),
+    ("set", &[("2.6.12", "Added the `EX`, `PX`, `NX` and `XX` options."), ("6.0.0", "Added the `KEEPTTL` option."), ("6.2.0", "Added the `GET`, `EXAT` and `PXAT` option."), ("7.0.0", "Allowed the `NX` and `GET` options to be used together.")]),
+    ("shutdown", &[("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers.")]),
+    ("spop", &[("3.2.0", "Added the `count` argument.")]),
+    ("srandmember", &[("2.6.0", "Added the optional `count` argument.")]),
+    ("srem", &[("2.4.0", "Accepts multiple `member` arguments.")]),
+    ("ttl", &[("2.8.0", "Added the -2 reply.")]),
+    ("zadd", &[("2.4.0", "Accepts multiple elements."), ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."), ("6.2.0", "Added the `GT` and `LT` options.")]),
+    ("zrange", &[("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.")]),
+    ("zrangebyscore", &[("2.0.0", "Added the `WITHSCORES` modifier.")]),
+    ("zrank", &[("7.2.0", "Added the optional `WITHSCORE` argument.")]),
+    ("zrem", &[("2.4.0", "Accepts multiple elements.")]),
+    ("zrevrangebyscore", &[("2.1.6", "`min` and `max` can be exclusive.")]),
+    ("zrevrank", &[("7.2.0", "Added the optional `WITHSCORE` argument.")]),
+];
+
+/// Deprecated commands: since when, and what replaces them.
+pub static DEPRECATED: &[(&str, &str, &str)] = &[
+    ("brpoplpush", "6.2.0", "`BLMOVE` with the `RIGHT` and `LEFT` arguments"),
+    ("getset", "6.2.0", "`SET` with the `!GET` argument"),
+    ("hmset", "4.0.0", "`HSET` with multiple field-value pairs"),
+    ("psetex", "2.6.12", "`SET` with the `PX` argument"),
+    ("quit", "7.2.0", "just closing the connection"),
+    ("rpoplpush", "6.2.0", "`LMOVE` with the `RIGHT` and `LEFT` arguments"),
+    ("setex", "2.6.12", "`SET` with the `EX` argument"),
+    ("setnx", "2.6.12", "`SET` with the `NX` argument"),
+    ("substr", "2.0.0", "`GETRANGE`"),
+    ("zrangebylex", "6.2.0", "`ZRANGE` with the `BYLEX` argument"),
+    ("zrangebyscore", "6.2.0", "`ZRANGE` with the `BYSCORE` argument"),
+    ("zrevrange", "6.2.0", "`ZRANGE` with the `REV` argument"),
+    ("zrevrangebylex", "6.2.0", "`ZRANGE` with the `REV` and `BYLEX` arguments"),
+    ("zrevrangebyscore", "6.2.0", "`ZRANGE` with the `REV` and `BYSCORE` arguments"),
+];
+
+/// Commands Redis marks `syscmd` (for system administrators, not apps).
+const SYSCMD: &[&str] = &["debug"];
+
+/// A command's history (none for most).
+pub fn history(name: &str) -> &'static [(&'static str, &'static str)] {
+    HISTORY.iter().find(|(n, _)| *n == name).map_or(&[], |(_, h)| *h)
+}
+
+/// Since when a command is deprecated and what replaces it, if it is.
+pub fn deprecated(name: &str) -> Option<(&'static str, &'static str)> {
+    DEPRECATED.iter().find(|(n, ..)| *n == name).map(|(_, since, by)| (*since, *by))
+}
+
+/// `COMMAND DOCS`' `doc_flags`.
+pub fn doc_flags(name: &str) -> &'static [&'static str] {
+    if deprecated(name).is_some() {
+        &["deprecated"]
+    } else if SYSCMD.contains(&name) {
+        &["syscmd"]
+    } else {
+        &[]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,7 +416,14 @@ mod tests {
 
     #[test]
     fn tables_name_real_commands_once() {
-        for table in [KEY_SPECS.iter().map(|(n, _)| *n).collect::<Vec<_>>(), TIPS.iter().map(|(n, _)| *n).collect()] {
+        let tables = [
+            KEY_SPECS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            TIPS.iter().map(|(n, _)| *n).collect(),
+            HISTORY.iter().map(|(n, _)| *n).collect(),
+            DEPRECATED.iter().map(|(n, ..)| *n).collect(),
+            SYSCMD.to_vec(),
+        ];
+        for table in tables {
             for (i, name) in table.iter().enumerate() {
                 assert!(registry().all().iter().any(|c| c.name == *name), "no command {name}");
                 assert!(!table[..i].contains(name), "{name} twice");
