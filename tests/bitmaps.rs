@@ -698,9 +698,15 @@ fn command_info_matches_redis() {
 fn bitop_docs() {
     let server = common::Server::start();
     // A map of name, type and `pairs` more fields (RESP2: a flat array).
+    // Every argument but a group shows its name as `display_text`.
     let arg = |name: &str, kind: &str, pairs: usize, extra: &str| {
+        let display = match kind {
+            "oneof" => String::new(),
+            _ => format!("$12\r\ndisplay_text\r\n${}\r\n{}\r\n", name.len(), name),
+        };
+        let pairs = pairs + !display.is_empty() as usize;
         let head = format!("*{}\r\n$4\r\nname\r\n${}\r\n{}\r\n", 2 * (2 + pairs), name.len(), name);
-        format!("{}$4\r\ntype\r\n${}\r\n{}\r\n{}", head, kind.len(), kind, extra)
+        format!("{}$4\r\ntype\r\n${}\r\n{}\r\n{}{}", head, kind.len(), kind, display, extra)
     };
     let token = |t: &str| arg(&t.to_lowercase(), "pure-token", 1, &format!("$5\r\ntoken\r\n${}\r\n{}\r\n", t.len(), t));
     let ops: String = ["AND", "OR", "XOR", "NOT"].iter().map(|t| token(t)).collect();

@@ -430,10 +430,10 @@ fn command_docs_arguments() {
     let docs = |name: &str| String::from_utf8(call(p.shardis.port, &["COMMAND", "DOCS", name])).unwrap();
     let lcs = docs("lcs");
     for part in [
-        "$4\r\nname\r\n$4\r\nkey1\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n",
-        "$4\r\nname\r\n$4\r\nkey2\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n",
-        "$4\r\nname\r\n$13\r\nmin-match-len\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$5\r\ntoken\r\n$11\r\nMINMATCHLEN\r\n",
-        "$4\r\nname\r\n$12\r\nwithmatchlen\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$12\r\nWITHMATCHLEN\r\n",
+        "$4\r\nname\r\n$4\r\nkey1\r\n$4\r\ntype\r\n$3\r\nkey\r\n$12\r\ndisplay_text\r\n$4\r\nkey1\r\n$14\r\nkey_spec_index\r\n:0\r\n",
+        "$4\r\nname\r\n$4\r\nkey2\r\n$4\r\ntype\r\n$3\r\nkey\r\n$12\r\ndisplay_text\r\n$4\r\nkey2\r\n$14\r\nkey_spec_index\r\n:0\r\n",
+        "$4\r\nname\r\n$13\r\nmin-match-len\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$12\r\ndisplay_text\r\n$13\r\nmin-match-len\r\n$5\r\ntoken\r\n$11\r\nMINMATCHLEN\r\n",
+        "$4\r\nname\r\n$12\r\nwithmatchlen\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$12\r\ndisplay_text\r\n$12\r\nwithmatchlen\r\n$5\r\ntoken\r\n$12\r\nWITHMATCHLEN\r\n",
         "$5\r\nsince\r\n$5\r\n7.0.0\r\n",
     ] {
         assert!(lcs.contains(part), "{lcs:?} lacks {part:?}");
@@ -445,5 +445,8 @@ fn command_docs_arguments() {
     let msetnx = docs("msetnx");
     assert!(msetnx.contains("$4\r\nname\r\n$4\r\ndata\r\n$4\r\ntype\r\n$5\r\nblock\r\n"), "{msetnx:?}");
     let incrbyfloat = docs("incrbyfloat");
-    assert!(incrbyfloat.contains("$4\r\nname\r\n$9\r\nincrement\r\n$4\r\ntype\r\n$6\r\ndouble\r\n"), "{incrbyfloat:?}");
+    assert!(
+        incrbyfloat.contains("$4\r\nname\r\n$9\r\nincrement\r\n$4\r\ntype\r\n$6\r\ndouble\r\n$12\r\ndisplay_text\r\n"),
+        "{incrbyfloat:?}"
+    );
 }

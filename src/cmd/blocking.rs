@@ -32,14 +32,13 @@ pub static ARGS: &[(&str, &str)] = &[
     ("bzmpop", "timeout:double numkeys:integer key... where(MIN|MAX) [COUNT count:integer]"),
 ];
 
-/// Key-spec flags for `COMMAND INFO`, Redis 7.2's.
+/// Key-spec flags for `COMMAND INFO`, Redis 7.2's (commands with several key
+/// specs, or a `numkeys` argument, have theirs in `specs::KEY_SPECS`).
 pub static KEY_FLAGS: &[(&str, &[&str])] = &[
     ("blpop", &["RW", "access", "delete"]),
     ("brpop", &["RW", "access", "delete"]),
-    ("blmpop", &["RW", "access", "delete"]),
     ("bzpopmin", &["RW", "access", "delete"]),
     ("bzpopmax", &["RW", "access", "delete"]),
-    ("bzmpop", &["RW", "access", "delete"]),
 ];
 
 const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";

@@ -4,6 +4,9 @@
 //!
 //! - `name` a string argument, `name:integer` (also `double`, `pattern`,
 //!   `unix-time`), `key` a key, `name:key` a key with another name;
+//! - `...#N` after an argument: the key spec (of `COMMAND INFO`) its keys
+//!   belong to, where counting keys cannot tell (SORT's STORE destination
+//!   is spec 2, its BY/GET patterns name keys of spec 1);
 //! - `TOKEN` a pure token, `TOKEN name` an argument introduced by a token;
 //! - `[...]` optional, `...` after an item: repeats;
 //! - `a|b` alternatives (a `oneof`), `name(...)` a named group: a `oneof` if
@@ -18,6 +21,8 @@ pub struct Arg {
     pub token: Option<String>,
     pub optional: bool,
     pub multiple: bool,
+    /// Its key spec, when the spec gives it (`#N`).
+    pub key_spec: Option<i64>,
     pub children: Vec<Arg>,
 }
 
@@ -146,6 +151,7 @@ fn parse_seq(t: &[Tok], pos: &mut usize) -> Vec<Arg> {
                         token: Some(w.to_string()),
                         optional: false,
                         multiple: false,
+                        key_spec: None,
                         children: Vec::new(),
                     },
                 }
@@ -165,6 +171,10 @@ fn parse_seq(t: &[Tok], pos: &mut usize) -> Vec<Arg> {
 }
 
 fn atom(word: &str) -> Arg {
+    let (word, key_spec) = match word.split_once('#') {
+        Some((w, n)) => (w, n.parse().ok()),
+        None => (word, None),
+    };
     let (name, kind) = match word.split_once(':') {
         Some((n, "integer")) => (n, "integer"),
         Some((n, "double")) => (n, "double"),
@@ -175,7 +185,7 @@ fn atom(word: &str) -> Arg {
         None if word == "key" => (word, "key"),
         None => (word, "string"),
     };
-    Arg { name: name.to_string(), kind, token: None, optional: false, multiple: false, children: Vec::new() }
+    Arg { name: name.to_string(), kind, token: None, optional: false, multiple: false, key_spec, children: Vec::new() }
 }
 
 /// A bracketed or named group: one argument stays itself, alternatives make
@@ -196,7 +206,7 @@ fn group(name: Option<&str>, mut alts: Vec<Vec<Arg>>) -> Arg {
     let name = name
         .map(str::to_string)
         .unwrap_or_else(|| children.iter().map(|c: &Arg| c.name.clone()).collect::<Vec<_>>().join("-"));
-    Arg { name, kind, token: None, optional: false, multiple: false, children }
+    Arg { name, kind, token: None, optional: false, multiple: false, key_spec: None, children }
 }
 
 /// Writes the `arguments` array of `COMMAND DOCS`, in Redis's field order,
@@ -208,14 +218,25 @@ pub fn write(args: &[Arg], reply: &mut Reply, specs: usize) {
 /// `keys` counts the key arguments written so far: a key argument names
 /// its key spec, the n-th key argument the n-th spec, and the last spec
 /// covers any further keys (BITOP: destination 0, sources 1; LCS's two
-/// keys share spec 0).
+/// keys share spec 0), unless the argument gives its own (`#N`).
 fn write_args(args: &[Arg], reply: &mut Reply, keys: &mut i64, last_spec: i64) {
     reply.array(args.len());
     for a in args {
         let flags = [(a.optional, "optional"), (a.multiple, "multiple")];
         let nflags = flags.iter().filter(|f| f.0).count();
+        let key_spec = match a.key_spec {
+            Some(n) => Some(n),
+            None if a.kind == "key" => {
+                *keys += 1;
+                Some((*keys - 1).min(last_spec))
+            }
+            None => None,
+        };
+        // Redis 7.2 shows every argument but a group by its name.
+        let display = !matches!(a.kind, "block" | "oneof");
         let fields = 2
-            + (a.kind == "key") as usize
+            + display as usize
+            + key_spec.is_some() as usize
             + a.token.is_some() as usize
             + (nflags > 0) as usize
             + (!a.children.is_empty()) as usize;
@@ -224,10 +245,13 @@ fn write_args(args: &[Arg], reply: &mut Reply, keys: &mut i64, last_spec: i64) {
         reply.bulk(a.name.as_bytes());
         reply.bulk(b"type");
         reply.bulk(a.kind.as_bytes());
-        if a.kind == "key" {
+        if display {
+            reply.bulk(b"display_text");
+            reply.bulk(a.name.as_bytes());
+        }
+        if let Some(n) = key_spec {
             reply.bulk(b"key_spec_index");
-            reply.int((*keys).min(last_spec));
-            *keys += 1;
+            reply.int(n);
         }
         if let Some(t) = &a.token {
             reply.bulk(b"token");
@@ -283,6 +307,13 @@ mod tests {
         );
         assert_eq!(shape(&arguments("mset").unwrap()), "key_value:block*(key:key value:string)");
         assert_eq!(shape(&arguments("mget").unwrap()), "key:key*");
+    }
+
+    #[test]
+    fn explicit_key_spec_indexes() {
+        let args = parse("key [BY by-pattern:pattern#1] [STORE destination:key#2]");
+        let specs: Vec<_> = args.iter().map(|a| (a.name.as_str(), a.kind, a.key_spec)).collect();
+        assert_eq!(specs, [("key", "key", None), ("by-pattern", "pattern", Some(1)), ("destination", "key", Some(2))]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use bytes::Bytes;
 
+use super::specs::{self, Begin, Find, KeySpec};
 use super::{acl, flag, registry, Command, ConnCtx, Doc, Exec};
 use crate::cmd::connection::help_reply;
 use crate::glob::glob_match;
@@ -176,7 +177,7 @@ fn command_info(cmd: &Command, reply: &mut Reply) {
     reply.array(10);
     reply.bulk(cmd.name.as_bytes());
     reply.int(cmd.arity as i64);
-    let flags: Vec<&str> = flag::NAMES.iter().filter(|(f, _)| cmd.has(*f)).map(|(_, n)| *n).collect();
+    let flags = info_flags(cmd);
     reply.set(flags.len());
     for f in flags {
         reply.simple(f);
@@ -191,94 +192,87 @@ fn command_info(cmd: &Command, reply: &mut Reply) {
     for n in names {
         reply.simple(&format!("@{}", n));
     }
-    reply.array(0); // tips
-    key_specs(cmd, reply);
-    reply.array(cmd.subcommands.len());
+    let tips = specs::tips(cmd.name);
+    reply.set(tips.len());
+    for tip in tips {
+        reply.bulk(tip.as_bytes());
+    }
+    write_key_specs(cmd, reply);
+    write_subcommands_len(cmd, reply);
     for sub in cmd.subcommands {
         command_info(sub, reply);
     }
 }
 
-/// Access flags of a command's keys, as key specs name them.
+/// Redis's `addReplyCommandSubCommands`: none is an empty set (RESP3 `~0`),
+/// some an array.
+fn write_subcommands_len(cmd: &Command, reply: &mut Reply) {
+    if cmd.subcommands.is_empty() {
+        reply.set(0);
+    } else {
+        reply.array(cmd.subcommands.len());
+    }
+}
+
+/// Access flags of the keys of a command [`specs::KEY_SPECS`] does not
+/// list: its family's `KEY_FLAGS`, else what its command flags imply.
 fn key_flags(cmd: &Command) -> &'static [&'static str] {
     if let Some((_, flags)) = super::family_key_flags().flatten().find(|(name, _)| *name == cmd.name) {
         return flags;
     }
-    if cmd.name == "exists" {
-        // Only checks for the key, never reads its value.
-        &["RO"]
-    } else if cmd.has(flag::READONLY) {
+    if cmd.has(flag::READONLY) {
         &["RO", "access"]
-    } else if cmd.name == "del" || cmd.name == "unlink" {
-        &["RM", "delete"]
-    } else if cmd.name == "mset" {
-        &["OW", "update"]
     } else {
         &["RW", "access", "update"]
     }
 }
 
-/// One key spec of `COMMAND INFO`: the access flags of the keys from
-/// argument `index` to `lastkey` (relative to `index`; negative counts from
-/// the end), every `step`.
-struct KeySpec {
-    notes: Option<&'static str>,
-    flags: &'static [&'static str],
-    index: i32,
-    lastkey: i32,
-    step: i32,
-}
-
-impl KeySpec {
-    fn covers(&self, pos: usize, argc: usize) -> bool {
-        let last = if self.lastkey < 0 { argc as i32 + self.lastkey } else { self.index + self.lastkey };
-        (self.index..=last).contains(&(pos as i32))
-    }
-}
-
-/// A command's key specs: one range over its key positions, except where
-/// Redis has one per kind of key (BITOP: the destination written, the
-/// sources read; LMOVE: the source popped, the destination pushed) or
-/// flags that vary with the arguments (BITFIELD).
+/// A command's key specs: the ones [`specs::KEY_SPECS`] declares, else one
+/// range over its key positions.
 fn key_specs_of(cmd: &Command) -> Vec<KeySpec> {
+    if let Some(specs) = specs::key_specs(cmd.name) {
+        return specs.to_vec();
+    }
     if cmd.first_key <= 0 {
         return Vec::new();
     }
-    let spec = |flags, index, lastkey, step| KeySpec { notes: None, flags, index, lastkey, step };
-    match cmd.name {
-        "bitop" => vec![spec(&["OW", "update"], 2, 0, 1), spec(&["RO", "access"], 3, -1, 1)],
-        // The source popped from, the destination pushed to.
-        "lmove" | "rpoplpush" | "blmove" | "brpoplpush" => {
-            vec![spec(&["RW", "access", "delete"], 1, 0, 1), spec(&["RW", "insert"], 2, 0, 1)]
-        }
-        "bitfield" => vec![KeySpec {
-            notes: Some("This command allows both access and modification of the key"),
-            ..spec(&["RW", "access", "update", "variable_flags"], 1, 0, 1)
-        }],
-        _ => {
-            let lastkey = if cmd.last_key < 0 { cmd.last_key } else { cmd.last_key - cmd.first_key };
-            vec![spec(key_flags(cmd), cmd.first_key, lastkey, cmd.step)]
-        }
-    }
+    let lastkey = if cmd.last_key < 0 { cmd.last_key } else { cmd.last_key - cmd.first_key };
+    vec![KeySpec::range(key_flags(cmd), cmd.first_key, lastkey, cmd.step)]
+}
+
+/// The flags `COMMAND INFO` shows: the command's own, plus `movablekeys`
+/// when a key spec needs the arguments to find its keys, as Redis derives it.
+fn info_flags(cmd: &Command) -> Vec<&'static str> {
+    let movable = cmd.has(flag::MOVABLEKEYS) || key_specs_of(cmd).iter().any(KeySpec::is_movable);
+    let shown = |f: u32| cmd.has(f) || (f == flag::MOVABLEKEYS && movable);
+    flag::NAMES.iter().filter(|(f, _)| shown(*f)).map(|(_, n)| *n).collect()
 }
 
 /// The access flags of the key at argument `pos` of `target` (a command
 /// and its arguments), as `COMMAND GETKEYSANDFLAGS` reports them.
 fn key_flags_at(cmd: &Command, target: &[Bytes], pos: usize) -> &'static [&'static str] {
-    if cmd.name == "bitfield" {
+    match cmd.name {
         // Redis's `bitfieldGetKeys`: read-only when it only GETs.
-        return if super::bitmaps::bitfield_only_reads(&target[2..]) {
-            &["RO", "access"]
-        } else {
-            &["RW", "access", "update"]
-        };
+        "bitfield" if super::bitmaps::bitfield_only_reads(&target[2..]) => &["RO", "access"],
+        "bitfield" => &["RW", "access", "update"],
+        // Redis's `setGetKeys`: the key is read only with GET.
+        "set" if target.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) => &["RW", "access", "update"],
+        "set" => &["OW", "update"],
+        _ => {
+            let specs = key_specs_of(cmd);
+            match specs.iter().find(|s| s.covers(pos, target)) {
+                Some(spec) => spec.flags,
+                // A key only parsing finds (SORT's STORE destination): the
+                // spec for such keys, as `sortGetKeys` reports it.
+                None => specs.iter().rev().find(|s| s.begin == Begin::Unknown).map_or(&[], |s| s.flags),
+            }
+        }
     }
-    key_specs_of(cmd).into_iter().find(|s| s.covers(pos, target.len())).map_or(&[], |s| s.flags)
 }
 
-fn key_specs(cmd: &Command, reply: &mut Reply) {
+fn write_key_specs(cmd: &Command, reply: &mut Reply) {
     let specs = key_specs_of(cmd);
-    reply.array(specs.len());
+    reply.set(specs.len());
     for spec in specs {
         reply.map(3 + spec.notes.is_some() as usize);
         if let Some(notes) = spec.notes {
@@ -291,25 +285,41 @@ fn key_specs(cmd: &Command, reply: &mut Reply) {
             reply.simple(f);
         }
         reply.bulk(b"begin_search");
-        reply.map(2);
-        reply.bulk(b"type");
-        reply.bulk(b"index");
-        reply.bulk(b"spec");
-        reply.map(1);
-        reply.bulk(b"index");
-        reply.int(spec.index as i64);
+        write_begin_search(spec.begin, reply);
         reply.bulk(b"find_keys");
-        reply.map(2);
-        reply.bulk(b"type");
-        reply.bulk(b"range");
-        reply.bulk(b"spec");
-        reply.map(3);
-        reply.bulk(b"lastkey");
-        reply.int(spec.lastkey as i64);
-        reply.bulk(b"keystep");
-        reply.int(spec.step as i64);
-        reply.bulk(b"limit");
-        reply.int(0);
+        write_find_keys(spec.find, reply);
+    }
+}
+
+/// `{type, spec}` with the spec's fields, as `addReplyCommandKeySpecs` writes it.
+fn write_search(kind: &str, fields: &[(&str, i32)], reply: &mut Reply) {
+    reply.map(2);
+    reply.bulk(b"type");
+    reply.bulk(kind.as_bytes());
+    reply.bulk(b"spec");
+    reply.map(fields.len());
+    for (name, value) in fields {
+        reply.bulk(name.as_bytes());
+        reply.int(*value as i64);
+    }
+}
+
+fn write_begin_search(begin: Begin, reply: &mut Reply) {
+    match begin {
+        Begin::Index(index) => write_search("index", &[("index", index)], reply),
+        Begin::Unknown => write_search("unknown", &[], reply),
+    }
+}
+
+fn write_find_keys(find: Find, reply: &mut Reply) {
+    match find {
+        Find::Range { lastkey, keystep, limit } => {
+            write_search("range", &[("lastkey", lastkey), ("keystep", keystep), ("limit", limit)], reply)
+        }
+        Find::Keynum { keynumidx, firstkey, keystep } => {
+            write_search("keynum", &[("keynumidx", keynumidx), ("firstkey", firstkey), ("keystep", keystep)], reply)
+        }
+        Find::Unknown => write_search("unknown", &[], reply),
     }
 }
 
@@ -329,7 +339,15 @@ fn docs(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
 fn command_doc(cmd: &Command, reply: &mut Reply) {
     let has_subs = !cmd.subcommands.is_empty();
     let arguments = super::docs::arguments(cmd.name);
-    reply.map(4 + arguments.is_some() as usize + has_subs as usize);
+    let (doc_flags, deprecated, history) =
+        (specs::doc_flags(cmd.name), specs::deprecated(cmd.name), specs::history(cmd.name));
+    let fields = 4
+        + !doc_flags.is_empty() as usize
+        + 2 * deprecated.is_some() as usize
+        + !history.is_empty() as usize
+        + arguments.is_some() as usize
+        + has_subs as usize;
+    reply.map(fields);
     for (k, v) in [
         ("summary", cmd.doc.summary),
         ("since", cmd.doc.since),
@@ -338,6 +356,28 @@ fn command_doc(cmd: &Command, reply: &mut Reply) {
     ] {
         reply.bulk(k.as_bytes());
         reply.bulk(v.as_bytes());
+    }
+    if !doc_flags.is_empty() {
+        reply.bulk(b"doc_flags");
+        reply.set(doc_flags.len());
+        for f in doc_flags {
+            reply.simple(f);
+        }
+    }
+    if let Some((since, replaced_by)) = deprecated {
+        reply.bulk(b"deprecated_since");
+        reply.bulk(since.as_bytes());
+        reply.bulk(b"replaced_by");
+        reply.bulk(replaced_by.as_bytes());
+    }
+    if !history.is_empty() {
+        reply.bulk(b"history");
+        reply.array(history.len());
+        for (version, change) in history {
+            reply.array(2);
+            reply.bulk(version.as_bytes());
+            reply.bulk(change.as_bytes());
+        }
     }
     if let Some(args) = arguments {
         reply.bulk(b"arguments");

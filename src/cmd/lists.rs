@@ -58,8 +58,8 @@ pub static ARGS: &[(&str, &str)] = &[
     ("lmpop", "numkeys:integer key... where(LEFT|RIGHT) [COUNT count:integer]"),
 ];
 
-/// Key-spec flags for `COMMAND INFO`, Redis 7.2's (LMOVE and RPOPLPUSH have
-/// a second key spec for the destination, in `introspect::key_specs_of`).
+/// Key-spec flags for `COMMAND INFO`, Redis 7.2's (commands with several key
+/// specs, or a `numkeys` argument, have theirs in `specs::KEY_SPECS`).
 pub static KEY_FLAGS: &[(&str, &[&str])] = &[
     ("lpush", &["RW", "insert"]),
     ("rpush", &["RW", "insert"]),
@@ -75,9 +75,6 @@ pub static KEY_FLAGS: &[(&str, &[&str])] = &[
     ("lrem", &["RW", "delete"]),
     ("ltrim", &["RW", "delete"]),
     ("lpos", &["RO", "access"]),
-    ("lmove", &["RW", "access", "delete"]),
-    ("rpoplpush", &["RW", "access", "delete"]),
-    ("lmpop", &["RW", "access", "delete"]),
 ];
 
 const PUSH_COMPLEXITY: &str =

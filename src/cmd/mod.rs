@@ -16,6 +16,7 @@ pub mod scan;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod specs;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -433,7 +434,9 @@ pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'s
 }
 
 /// Key-spec flags (`RW`, `access`, `insert`…) of the families that list
-/// them; `COMMAND INFO` infers the others' from the command flags.
+/// them; `COMMAND INFO` infers the others' from the command flags, and
+/// takes whole key specs from [`specs::KEY_SPECS`] where one range with one
+/// set of flags cannot describe a command's keys.
 pub(crate) fn family_key_flags() -> impl Iterator<Item = &'static [(&'static str, &'static [&'static str])]> {
     [
         strings::KEY_FLAGS,

@@ -48,19 +48,14 @@ pub static ARGS: &[(&str, &str)] = &[
     ("sunionstore", "destination:key key..."),
 ];
 
-/// Key-spec flags for `COMMAND INFO`, Redis 7.2's. Commands with two specs
-/// in Redis (the STORE commands: destination, then sources; SMOVE: source,
-/// then destination) list their first one's.
+/// Key-spec flags for `COMMAND INFO`, Redis 7.2's (commands with several key
+/// specs, or a `numkeys` argument, have theirs in `specs::KEY_SPECS`).
 pub static KEY_FLAGS: &[(&str, &[&str])] = &[
     ("sadd", &["RW", "insert"]),
     ("scard", &["RO"]),
-    ("sdiffstore", &["OW", "update"]),
-    ("sinterstore", &["RW", "update"]),
     ("sismember", &["RO"]),
-    ("smove", &["RW", "access", "delete"]),
     ("spop", &["RW", "access", "delete"]),
     ("srem", &["RW", "delete"]),
-    ("sunionstore", &["OW", "update"]),
 ];
 
 /// SINTERCARD: `numkeys` keys.

@@ -26,18 +26,19 @@ use crate::types::{List, Value};
 pub static ARGS: &[(&str, &str)] = &[
     (
         "sort",
-        "key [BY by-pattern:pattern] [limit(LIMIT offset:integer count:integer)] [GET get-pattern:pattern...] \
-         [order(ASC|DESC)] [sorting(ALPHA)] [STORE destination:key]",
+        "key [BY by-pattern:pattern#1] [limit(LIMIT offset:integer count:integer)] [GET get-pattern:pattern#1...] \
+         [order(ASC|DESC)] [sorting(ALPHA)] [STORE destination:key#2]",
     ),
     (
         "sort_ro",
-        "key [BY by-pattern:pattern] [limit(LIMIT offset:integer count:integer)] [GET get-pattern:pattern...] \
+        "key [BY by-pattern:pattern#1] [limit(LIMIT offset:integer count:integer)] [GET get-pattern:pattern#1...] \
          [order(ASC|DESC)] [sorting(ALPHA)]",
     ),
 ];
 
-/// Key-spec flags for `COMMAND INFO`, Redis 7.2's.
-pub static KEY_FLAGS: &[(&str, &[&str])] = &[("sort", &["RO", "access"]), ("sort_ro", &["RO", "access"])];
+/// Key-spec flags for `COMMAND INFO`: none here, SORT's three key specs
+/// (the key, its BY/GET patterns' keys, STORE's) are in `specs::KEY_SPECS`.
+pub static KEY_FLAGS: &[(&str, &[&str])] = &[];
 
 const COMPLEXITY: &str = "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the \
      number of returned elements. When the elements are not sorted, complexity is O(N).";

@@ -56,16 +56,15 @@ pub static ARGS: &[(&str, &str)] = &[
     ("lcs", "key1:key key2:key [LEN] [IDX] [MINMATCHLEN min-match-len:integer] [WITHMATCHLEN]"),
 ];
 
-/// Key-spec flags for `COMMAND INFO`, Redis 7.2's.
+/// Key-spec flags for `COMMAND INFO`, Redis 7.2's (commands with several key
+/// specs, or a `numkeys` argument, have theirs in `specs::KEY_SPECS`).
 pub static KEY_FLAGS: &[(&str, &[&str])] = &[
     ("get", &["RO", "access"]),
-    ("set", &["RW", "access", "update", "variable_flags"]),
     ("setnx", &["OW", "insert"]),
     ("setex", &["OW", "update"]),
     ("psetex", &["OW", "update"]),
     ("getset", &["RW", "access", "update"]),
     ("getdel", &["RW", "access", "delete"]),
-    ("getex", &["RW", "access", "update"]),
     ("incr", &["RW", "access", "update"]),
     ("decr", &["RW", "access", "update"]),
     ("incrby", &["RW", "access", "update"]),

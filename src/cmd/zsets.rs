@@ -81,9 +81,8 @@ pub static ARGS: &[(&str, &str)] = &[
     ("zscan", "key cursor:integer [MATCH pattern:pattern] [COUNT count:integer]"),
 ];
 
-/// Key-spec flags for `COMMAND INFO`, Redis 7.2's. The STORE commands have
-/// two specs in Redis (destination `OW update`, sources `RO access`); one
-/// list per command can only give the destination's.
+/// Key-spec flags for `COMMAND INFO`, Redis 7.2's (commands with several key
+/// specs, or a `numkeys` argument, have theirs in `specs::KEY_SPECS`).
 pub static KEY_FLAGS: &[(&str, &[&str])] = &[
     ("zadd", &["RW", "update"]),
     ("zincrby", &["RW", "access", "update"]),
@@ -94,11 +93,6 @@ pub static KEY_FLAGS: &[(&str, &[&str])] = &[
     ("zremrangebylex", &["RW", "delete"]),
     ("zpopmin", &["RW", "access", "delete"]),
     ("zpopmax", &["RW", "access", "delete"]),
-    ("zmpop", &["RW", "access", "delete"]),
-    ("zrangestore", &["OW", "update"]),
-    ("zunionstore", &["OW", "update"]),
-    ("zinterstore", &["OW", "update"]),
-    ("zdiffstore", &["OW", "update"]),
 ];
 
 /// ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE: the destination, then `numkeys` keys.
