@@ -673,8 +673,10 @@ fn info_fields_with_real_values() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let clients = c.text(&["INFO", "clients"]);
-        if info_field(&clients, "blocked_clients").as_deref() == Some("1") {
-            assert_eq!(info_field(&clients, "total_blocking_keys").as_deref(), Some("2"), "{}", clients);
+        // The shards answer INFO one by one while the client registers on
+        // each: wait until both report it.
+        if info_field(&clients, "total_blocking_keys").as_deref() == Some("2") {
+            assert_eq!(info_field(&clients, "blocked_clients").as_deref(), Some("1"), "{}", clients);
             assert_eq!(info_field(&clients, "total_blocking_keys_on_nokey").as_deref(), Some("0"));
             break;
         }
