@@ -101,6 +101,14 @@ impl Plan {
         batch.cmds.len() as u32 - 1
     }
 
+    /// The last command pushed to `shard` is a part of a split command,
+    /// which counts once as a whole.
+    fn uncount_last(&mut self, shard: usize) {
+        if let Some(c) = self.segments.last_mut().and_then(|s| s[shard].cmds.last_mut()) {
+            c.counted = false;
+        }
+    }
+
     fn lock(&mut self, shard: usize, r: Resolved, args: &[Bytes]) {
         self.whole[shard] |= dispatch::command_intents(r.cmd, args, &mut self.keys[shard]);
     }
@@ -209,13 +217,19 @@ fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Reso
                 let idx = plan.push(shard, r, t, &args);
                 plan.parts.push(Part::Shard { seg: plan.seg(), shard, idx });
             }
-            None => split(plan, r, t, merge, args, &owners),
+            None => {
+                core.shard.borrow_mut().stats.record_call(r.id, 0, None);
+                split(plan, r, t, merge, args, &owners)
+            }
         },
         Exec::AllShards(_, merge) => {
+            // Counted once, here, as the pipeline counts it; a merged error later.
+            core.shard.borrow_mut().stats.record_call(r.id, 0, None);
             let mut parts = Vec::new();
             for shard in 0..shards {
                 plan.lock(shard, r, &args);
                 parts.push((shard, plan.push(shard, r, t, &args)));
+                plan.uncount_last(shard);
             }
             let seg = plan.seg();
             plan.parts.push(Part::Split { seg, merge, proto, parts, owners: Vec::new(), args });
@@ -265,10 +279,7 @@ fn split(plan: &mut Plan, r: Resolved, t: Target, merge: Merge, args: Vec<Bytes>
         let shard_args = std::mem::take(&mut per_shard[part.0]);
         plan.lock(part.0, r, &shard_args);
         part.1 = plan.push(part.0, r, t, &shard_args);
-        // The parts count once, as the whole command.
-        if let Some(c) = plan.segments.last_mut().and_then(|s| s[part.0].cmds.last_mut()) {
-            c.counted = false;
-        }
+        plan.uncount_last(part.0);
     }
     let seg = plan.seg();
     plan.parts.push(Part::Split { seg, merge, proto: t.proto, parts, owners: order, args });
@@ -323,7 +334,7 @@ async fn run_local(
             let mut outputs: Vec<Vec<BatchOutput>> =
                 vec![(0..core.shared.shards).map(|_| Default::default()).collect()];
             outputs[0][shard] = out;
-            assemble(ctx, &plan.parts, &outputs, Vec::new(), t.proto)
+            assemble(core, ctx, &plan.parts, &outputs, Vec::new(), t.proto)
         }
         Ok(None) => aborted(t.proto),
         Err(_) => error(t.proto, UNAVAILABLE),
@@ -371,7 +382,7 @@ async fn run_tx(
     }
     // The watched keys the queue changed, hops included, are touched.
     tx.release(true).await;
-    assemble(ctx, &plan.parts, &outputs, hop_replies, t.proto)
+    assemble(core, ctx, &plan.parts, &outputs, hop_replies, t.proto)
 }
 
 /// Runs one segment's batches, one step per shard, all at once.
@@ -460,6 +471,7 @@ pub async fn unwatch(core: &Rc<Core>, client: u64, shards: &[usize]) {
 
 /// EXEC's array: each queued command's reply in order.
 fn assemble(
+    core: &Core,
     ctx: &mut ConnCtx<'_>,
     parts: &[Part],
     outputs: &[Vec<BatchOutput>],
@@ -475,7 +487,11 @@ fn assemble(
             Part::Shard { seg, shard, idx } => out.extend_from_slice(outputs[*seg][*shard].reply(*idx)),
             Part::Split { seg, merge: kind, proto, parts, owners, args } => {
                 let replies: Vec<&[u8]> = parts.iter().map(|&(s, i)| outputs[*seg][s].reply(i)).collect();
+                let before = out.len();
                 merge::merge(*kind, ctx, args, &replies, owners, &mut Reply::new(&mut out, *proto));
+                if let Some(e) = error_of(&out[before..]) {
+                    core.shard.borrow_mut().stats.record_split_failure(args, e);
+                }
             }
             Part::Hops { .. } => out.extend_from_slice(&hop_replies.next().unwrap_or_default()),
         }
