@@ -23,7 +23,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::channel::oneshot;
 
-use crate::cmd::{Exec, Resolved};
+use crate::cmd::{flag, Exec, Resolved};
 use crate::resp::{Proto, Reply};
 use crate::server::dispatch::{self, ShardRequest, Target};
 use crate::server::shared::unix_ms;
@@ -258,7 +258,16 @@ pub async fn run(core: &Rc<Core>, r: Resolved, t: Target, args: Vec<Bytes>) -> V
     let cx = Cross::new(core, t, unix_ms());
     let error = cx.error(UNAVAILABLE);
     let succeeded = |out: &Vec<u8>| out.first() != Some(&b'-');
-    let out = cx.atomically(r.cmd, &args.clone(), |cx| coordinator(cx, args), succeeded).await.unwrap_or(error);
+    // SCAN and RANDOMKEY name no key and promise no single point in time
+    // (a SCAN cursor spans many calls): locking every shard whole for
+    // them would stall all traffic for nothing.
+    let walk =
+        !r.cmd.has(flag::WRITE) && r.cmd.coordinated_when.is_none() && r.cmd.key_positions(&args).next().is_none();
+    let out = if walk {
+        coordinator(cx, args).await
+    } else {
+        cx.atomically(r.cmd, &args.clone(), |cx| coordinator(cx, args), succeeded).await.unwrap_or(error)
+    };
     core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, error_of(&out));
     out
 }
