@@ -53,7 +53,7 @@ impl Cycle {
         while self.db < shard.dbs.len() {
             let db = &mut shard.dbs[self.db];
             let sched = &shard.sched;
-            let locked = |key: &[u8]| sched.blocks(key, crate::tx::Mode::Write);
+            let locked = |key: &[u8]| sched.holds_key(key);
             let (sampled, expired) = db.expire_sample(KEYS_PER_LOOP, now, crate::rand::next_u64, locked);
             loops += 1;
             let stale = sampled > 0 && expired * 100 > sampled * ACCEPTABLE_STALE;

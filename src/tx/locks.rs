@@ -107,6 +107,12 @@ impl LockTable {
         self.whole > 0 || self.keys.get(key).is_some_and(|l| l.conflicts(mode))
     }
 
+    /// Whether a lock on `key` itself conflicts with `mode` (whole-shard
+    /// holders left out).
+    pub fn key_conflicts(&self, key: &[u8], mode: Mode) -> bool {
+        self.keys.get(key).is_some_and(|l| l.conflicts(mode))
+    }
+
     /// Whether taking `intents` now would conflict with a holder.
     pub fn conflicts_with(&self, intents: &Intents) -> bool {
         if self.is_empty() {

@@ -145,6 +145,14 @@ impl Scheduler {
         !self.queue.is_empty() && self.locks.conflicts(key, mode)
     }
 
+    /// Whether a transaction holds `key` itself against writes. Active
+    /// expiry asks this: it leaves a transaction's keys alone between its
+    /// steps, but does not stop for whole-shard holders (DBSIZE, KEYS,
+    /// FLUSHALL run in one step, which expiry cannot cut into anyway).
+    pub fn holds_key(&self, key: &[u8]) -> bool {
+        !self.queue.is_empty() && self.locks.key_conflicts(key, Mode::Write)
+    }
+
     /// Schedules transaction `id` with its intents on this shard. Refused
     /// (false) when it conflicts with a later transaction: one holding a
     /// lock it wants while a later id is queued (queued in id order it
