@@ -154,12 +154,7 @@ impl Cross {
     {
         let (tx, rx) = oneshot::channel();
         let run: Step = Box::new(move |shard| drop(tx.send(job(shard))));
-        let req = ShardRequest::Job { intents, run };
-        if shard == self.core.id {
-            dispatch::serve(&mut self.core.shard.borrow_mut(), req);
-        } else {
-            self.core.mesh.send_to(shard, req).await.map_err(|_| UNAVAILABLE)?;
-        }
+        self.core.send(shard, ShardRequest::Job { intents, run }).await?;
         rx.await.map_err(|_| UNAVAILABLE)
     }
 

@@ -44,6 +44,18 @@ pub struct Core {
     connections: Cell<usize>,
 }
 
+impl Core {
+    /// Delivers a message to `shard`: served right here when it is this
+    /// core's own, else over the mesh. Err if that shard is gone (shutdown).
+    pub async fn send(&self, shard: usize, req: ShardRequest) -> Result<(), crate::tx::coord::Unavailable> {
+        if shard == self.id {
+            dispatch::serve(&mut self.shard.borrow_mut(), req);
+            return Ok(());
+        }
+        self.mesh.send_to(shard, req).await.map_err(|_| crate::tx::coord::Unavailable)
+    }
+}
+
 /// Why the server could not start.
 #[derive(Debug)]
 pub struct StartError(pub String);

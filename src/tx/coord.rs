@@ -14,6 +14,16 @@ use crate::server::Core;
 /// The reply when a shard could not take a message (the server is stopping).
 pub const UNAVAILABLE: &str = "ERR shard unavailable (server shutting down)";
 
+/// A shard could not take a message: it is gone (the server is stopping).
+#[derive(Debug, Clone, Copy)]
+pub struct Unavailable;
+
+impl From<Unavailable> for &'static str {
+    fn from(_: Unavailable) -> &'static str {
+        UNAVAILABLE
+    }
+}
+
 /// A scheduled transaction. Release it with [`Tx::release`] (every path:
 /// a transaction left scheduled would block its keys for good).
 pub struct Tx {
@@ -64,11 +74,7 @@ impl Tx {
         if release {
             self.held.borrow_mut().retain(|&s| s != shard);
         }
-        if shard == self.core.id {
-            sched::step(&mut self.core.shard.borrow_mut(), id, step);
-        } else {
-            self.core.mesh.send_to(shard, ShardRequest::TxStep { id, step }).await.map_err(|_| UNAVAILABLE)?;
-        }
+        self.core.send(shard, ShardRequest::TxStep { id, step }).await?;
         rx.await.map_err(|_| UNAVAILABLE)
     }
 
@@ -77,11 +83,7 @@ impl Tx {
     pub async fn release(&self, touch: bool) {
         let held = std::mem::take(&mut *self.held.borrow_mut());
         for shard in held {
-            if shard == self.core.id {
-                sched::release(&mut self.core.shard.borrow_mut(), self.id, touch);
-            } else {
-                let _ = self.core.mesh.send_to(shard, ShardRequest::Release { id: self.id, touch }).await;
-            }
+            let _ = self.core.send(shard, ShardRequest::Release { id: self.id, touch }).await;
         }
     }
 }
@@ -104,10 +106,7 @@ impl Drop for Tx {
 }
 
 async fn schedule_on(core: &Rc<Core>, shard: usize, id: TxId, intents: Intents) -> Result<bool, &'static str> {
-    if shard == core.id {
-        return Ok(sched::schedule(&mut core.shard.borrow_mut(), id, intents));
-    }
     let (done, rx) = oneshot::channel();
-    core.mesh.send_to(shard, ShardRequest::Schedule { id, intents, done }).await.map_err(|_| UNAVAILABLE)?;
+    core.send(shard, ShardRequest::Schedule { id, intents, done }).await?;
     rx.await.map_err(|_| UNAVAILABLE)
 }

@@ -323,10 +323,7 @@ async fn run_local(
         dispatch::execute(s, &batch, &mut out);
         let _ = tx.send(Some(out));
     });
-    let req = ShardRequest::Job { intents: Some(intents), run };
-    if shard == core.id {
-        dispatch::serve(&mut core.shard.borrow_mut(), req);
-    } else if core.mesh.send_to(shard, req).await.is_err() {
+    if core.send(shard, ShardRequest::Job { intents: Some(intents), run }).await.is_err() {
         return error(t.proto, UNAVAILABLE);
     }
     match rx.await {
@@ -460,12 +457,7 @@ async fn serve_across(cx: Cross, spec: &'static shard_blocking::BlockSpec, args:
 pub async fn unwatch(core: &Rc<Core>, client: u64, shards: &[usize]) {
     for &shard in shards {
         let run = Box::new(move |s: &mut Shard| s.watches.unwatch(client));
-        let req = ShardRequest::Job { intents: None, run };
-        if shard == core.id {
-            dispatch::serve(&mut core.shard.borrow_mut(), req);
-        } else {
-            let _ = core.mesh.send_to(shard, req).await;
-        }
+        let _ = core.send(shard, ShardRequest::Job { intents: None, run }).await;
     }
 }
 
