@@ -154,33 +154,12 @@ fn smove_tokens_between_shards(port: u16) {
     const TOKENS: usize = 64;
     let sets = keys_on_both_shards("tokens:", PER_SHARD);
     let tokens: Vec<String> = (0..TOKENS).map(|t| format!("tok:{t}")).collect();
-    // Token t starts in set t % sets, and only writer t % WRITERS moves it.
     let mut con = connect(port);
-    for (s, set) in sets.iter().enumerate() {
-        let members: Vec<String> = tokens.iter().skip(s).step_by(sets.len()).cloned().collect();
-        let added: usize = call(&mut con, &[args(&["SADD", set]), members].concat());
-        assert_eq!(added, TOKENS / sets.len());
-    }
-
+    deal_tokens(&mut con, &sets, &tokens);
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
             let (sets, tokens) = (&sets, &tokens);
-            move || {
-                let mut con = connect(port);
-                let mut rng = Rng::new(100 + w as u64);
-                // (token, the set it is in)
-                let mut places: Vec<(usize, usize)> =
-                    (w..TOKENS).step_by(WRITERS).map(|t| (t, t % sets.len())).collect();
-                for _ in 0..MOVES {
-                    let k = rng.below(places.len());
-                    let (token, from) = places[k];
-                    let to = on_other_shard(&mut rng, from, PER_SHARD);
-                    let smove = args(&["SMOVE", &sets[from], &sets[to], &tokens[token]]);
-                    assert_eq!(call::<i64>(&mut con, &smove), 1, "{}: the token is in the source set", smove.join(" "));
-                    places[k].1 = to;
-                }
-                places
-            }
+            move || move_own_tokens(port, sets, tokens, (w, WRITERS), MOVES, 100 + w as u64)
         })
         .collect();
 
@@ -225,30 +204,11 @@ fn store_commands_read_one_point(port: u16) {
     let sets = keys_on_both_shards("pool:", PER_SHARD);
     let dests = keys_on_both_shards("union:", 1);
     let tokens: Vec<String> = (0..TOKENS).map(|t| format!("tok:{t}")).collect();
-    let mut con = connect(port);
-    for (s, set) in sets.iter().enumerate() {
-        let members: Vec<String> = tokens.iter().skip(s).step_by(sets.len()).cloned().collect();
-        let added: usize = call(&mut con, &[args(&["SADD", set]), members].concat());
-        assert_eq!(added, TOKENS / sets.len());
-    }
-
+    deal_tokens(&mut connect(port), &sets, &tokens);
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
             let (sets, tokens) = (&sets, &tokens);
-            move || {
-                let mut con = connect(port);
-                let mut rng = Rng::new(300 + w as u64);
-                let mut places: Vec<(usize, usize)> =
-                    (w..TOKENS).step_by(WRITERS).map(|t| (t, t % sets.len())).collect();
-                for _ in 0..MOVES {
-                    let k = rng.below(places.len());
-                    let (token, from) = places[k];
-                    let to = on_other_shard(&mut rng, from, PER_SHARD);
-                    let smove = args(&["SMOVE", &sets[from], &sets[to], &tokens[token]]);
-                    assert_eq!(call::<i64>(&mut con, &smove), 1, "{}: the token is in the source set", smove.join(" "));
-                    places[k].1 = to;
-                }
-            }
+            move || move_own_tokens(port, sets, tokens, (w, WRITERS), MOVES, 300 + w as u64)
         })
         .collect();
 
@@ -671,6 +631,41 @@ fn args(parts: &[&str]) -> Args {
 /// `name` followed by `keys`.
 fn command(name: &str, keys: &[String]) -> Args {
     std::iter::once(name.to_string()).chain(keys.iter().cloned()).collect()
+}
+
+/// Token t goes into set t % sets (each set gets its share).
+fn deal_tokens(con: &mut Connection, sets: &[String], tokens: &[String]) {
+    for (s, set) in sets.iter().enumerate() {
+        let members: Vec<String> = tokens.iter().skip(s).step_by(sets.len()).cloned().collect();
+        let added: usize = call(con, &[args(&["SADD", set]), members].concat());
+        assert_eq!(added, tokens.len() / sets.len());
+    }
+}
+
+/// Writer `w` of `writers` moves its own tokens (t % writers == w) by
+/// SMOVE, each time to a set on the other shard, so every SMOVE must move
+/// one. Returns (token, the set it ended in) for its tokens.
+fn move_own_tokens(
+    port: u16,
+    sets: &[String],
+    tokens: &[String],
+    (w, writers): (usize, usize),
+    moves: usize,
+    seed: u64,
+) -> Vec<(usize, usize)> {
+    let mut con = connect(port);
+    let mut rng = Rng::new(seed);
+    let per_shard = sets.len() / 2;
+    let mut places: Vec<(usize, usize)> = (w..tokens.len()).step_by(writers).map(|t| (t, t % sets.len())).collect();
+    for _ in 0..moves {
+        let k = rng.below(places.len());
+        let (token, from) = places[k];
+        let to = on_other_shard(&mut rng, from, per_shard);
+        let smove = args(&["SMOVE", &sets[from], &sets[to], &tokens[token]]);
+        assert_eq!(call::<i64>(&mut con, &smove), 1, "{}: the token is in the source set", smove.join(" "));
+        places[k].1 = to;
+    }
+    places
 }
 
 /// `per_shard` keys on shard 0, then `per_shard` on shard 1 (of 2).
