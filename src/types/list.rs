@@ -401,6 +401,28 @@ impl List {
         List { repr: Repr::Listpack(Pack::new()) }
     }
 
+    /// The list Redis 7.2's RDB load makes of these elements (head first):
+    /// quicklist nodes, turned into a listpack by `listTypeTryConversion`
+    /// when everything fits one node. The decision uses the elements' real
+    /// listpack sizes, where a push counts raw lengths, so a snapshot round
+    /// trip gives the encoding a Redis save and load would give.
+    pub fn from_elements<V: AsRef<[u8]>>(values: impl IntoIterator<Item = V>, limits: ListLimits) -> List {
+        let fill = limits.max_listpack_size;
+        let mut q = Quicklist { nodes: VecDeque::new(), count: 0, fill };
+        for v in values {
+            q.push(End::Tail, v.as_ref());
+        }
+        let bytes = REDIS_LP_OVERHEAD + q.nodes.iter().map(|n| n.bytes - REDIS_LP_OVERHEAD).sum::<usize>();
+        if q.count > 0 && exceeds_limit(fill, bytes, q.count) {
+            return List { repr: Repr::Quicklist(q) };
+        }
+        let mut pack = Pack::new();
+        for node in q.nodes {
+            pack.append(node);
+        }
+        List { repr: Repr::Listpack(pack) }
+    }
+
     /// What `OBJECT ENCODING` reports.
     pub fn encoding(&self) -> &'static str {
         match self.repr {
@@ -884,6 +906,26 @@ mod tests {
         assert_eq!(l.encoding(), "listpack");
         assert_eq!(l.len(), 39);
         l.check();
+    }
+
+    #[test]
+    fn from_elements_decides_on_real_sizes() {
+        // 1200 five-letter strings: 6000 raw bytes would pass one push's
+        // check, but they take 7 + 1200 * 7 = 8407 bytes: more than a node.
+        let vals: Vec<Vec<u8>> = (0..1200).map(|i| format!("v{i:04}").into_bytes()).collect();
+        let l = List::from_elements(&vals, DEF);
+        assert_eq!(l.encoding(), "quicklist");
+        assert_eq!(all(&l), vals);
+        l.check();
+        // 1000 of them take 7007 bytes: one listpack.
+        let l = List::from_elements(&vals[..1000], DEF);
+        assert_eq!(l.encoding(), "listpack");
+        assert_eq!(l.node_sizes(), vec![(1000, 7007)]);
+        assert_eq!(all(&l), vals[..1000]);
+        // Count-limited fill: a node holds at most `fill` entries.
+        assert_eq!(List::from_elements(&vals[..5], ListLimits { max_listpack_size: 5 }).encoding(), "listpack");
+        assert_eq!(List::from_elements(&vals[..6], ListLimits { max_listpack_size: 5 }).encoding(), "quicklist");
+        assert!(List::from_elements(Vec::<Vec<u8>>::new(), DEF).is_empty());
     }
 
     #[test]
