@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod config;
 pub mod glob;
 pub mod num;
+pub mod persist;
 pub mod rand;
 pub mod resp;
 pub mod server;

@@ -1,0 +1,3 @@
+//! Persistence: snapshots, log segments, recovery.
+
+pub mod codec;
