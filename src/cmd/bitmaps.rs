@@ -535,7 +535,12 @@ async fn bitop_across(cx: &Cross, mut args: Vec<Bytes>) -> Result<i64, &'static 
     }
     // AND, OR and XOR do not depend on the order of their sources.
     let result = combine(op, &all);
-    cx.on(cx.shard_of(&dest), move |ctx| store_result(ctx, &dest, result)).await
+    cx.on(cx.shard_of(&dest), move |ctx| {
+        let n = store_result(ctx, &dest, result);
+        ctx.log_key(&dest);
+        n
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------

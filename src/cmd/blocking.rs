@@ -178,11 +178,23 @@ fn move_across(cx: Cross, args: Vec<Bytes>) -> LocalBoxFuture<'static, Option<Ve
     })
 }
 
-static BLMPOP: BlockSpec =
-    BlockSpec { parse: parse_blmpop, ready: list_ready, serve: serve_blmpop, across: None, nothing: null_array };
+static BLMPOP: BlockSpec = BlockSpec {
+    parse: parse_blmpop,
+    ready: list_ready,
+    serve: serve_blmpop,
+    across: None,
+    nothing: null_array,
+    logged: |args, key| logged_mpop(b"LMPOP", args, key),
+};
 
-static BLMOVE: BlockSpec =
-    BlockSpec { parse: parse_move, ready: list_ready, serve: serve_move, across: Some(move_across), nothing: null };
+static BLMOVE: BlockSpec = BlockSpec {
+    parse: parse_move,
+    ready: list_ready,
+    serve: serve_move,
+    across: Some(move_across),
+    nothing: null,
+    logged: logged_move,
+};
 
 static BLPOP: BlockSpec = BlockSpec {
     parse: parse_keys_then_timeout,
@@ -190,6 +202,7 @@ static BLPOP: BlockSpec = BlockSpec {
     serve: serve_blpop,
     across: None,
     nothing: null_array,
+    logged: |_, key| logged(&[b"LPOP", key]),
 };
 
 static BRPOP: BlockSpec = BlockSpec {
@@ -198,7 +211,30 @@ static BRPOP: BlockSpec = BlockSpec {
     serve: serve_brpop,
     across: None,
     nothing: null_array,
+    logged: |_, key| logged(&[b"RPOP", key]),
 };
+
+/// An argument vector for the log.
+fn logged(args: &[&[u8]]) -> Vec<Bytes> {
+    args.iter().map(|a| Bytes::copy_from_slice(a)).collect()
+}
+
+/// BLMPOP/BZMPOP served from `key`: `LMPOP 1 key <end> [COUNT n]` (the
+/// timeout, numkeys and the other keys dropped).
+fn logged_mpop(name: &'static [u8], args: &[Bytes], key: &[u8]) -> Vec<Bytes> {
+    let numkeys = std::str::from_utf8(&args[2]).ok().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+    let mut out = logged(&[name, b"1", key]);
+    out.extend(args.iter().skip(3 + numkeys).cloned());
+    out
+}
+
+/// BLMOVE/BRPOPLPUSH served on one shard: LMOVE/RPOPLPUSH without the timeout.
+fn logged_move(args: &[Bytes], _: &[u8]) -> Vec<Bytes> {
+    let name: &'static [u8] = if args.len() == 4 { b"RPOPLPUSH" } else { b"LMOVE" };
+    let mut out = logged(&[name]);
+    out.extend(args[1..args.len() - 1].iter().cloned());
+    out
+}
 
 // --- Sorted sets -----------------------------------------------------------------
 
@@ -251,6 +287,7 @@ static BZPOPMIN: BlockSpec = BlockSpec {
     serve: serve_bzpopmin,
     across: None,
     nothing: null_array,
+    logged: |_, key| logged(&[b"ZPOPMIN", key]),
 };
 
 static BZPOPMAX: BlockSpec = BlockSpec {
@@ -259,10 +296,17 @@ static BZPOPMAX: BlockSpec = BlockSpec {
     serve: serve_bzpopmax,
     across: None,
     nothing: null_array,
+    logged: |_, key| logged(&[b"ZPOPMAX", key]),
 };
 
-static BZMPOP: BlockSpec =
-    BlockSpec { parse: parse_bzmpop, ready: zset_ready, serve: serve_bzmpop, across: None, nothing: null_array };
+static BZMPOP: BlockSpec = BlockSpec {
+    parse: parse_bzmpop,
+    ready: zset_ready,
+    serve: serve_bzmpop,
+    across: None,
+    nothing: null_array,
+    logged: |args, key| logged_mpop(b"ZMPOP", args, key),
+};
 
 /// BLMPOP and BZMPOP's keys: a numkeys argument after the timeout.
 fn keys_after_timeout(args: &[Bytes]) -> Vec<usize> {

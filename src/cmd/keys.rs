@@ -443,12 +443,25 @@ async fn rename_across(cx: Cross, args: Vec<Bytes>, nx: bool) -> Vec<u8> {
             Err(e) => return cx.error(e),
         }
     }
-    let entry = match cx.on(src_shard, move |ctx| ctx.remove(&src)).await {
+    let entry = match cx
+        .on(src_shard, move |ctx| {
+            let entry = ctx.remove(&src);
+            ctx.log_key(&src);
+            entry
+        })
+        .await
+    {
         Ok(Some(entry)) => entry,
         Ok(None) => return cx.error(err::NO_SUCH_KEY),
         Err(e) => return cx.error(e),
     };
-    if let Err(e) = cx.on(dst_shard, move |ctx| ctx.db().insert(&dst, entry)).await {
+    if let Err(e) = cx
+        .on(dst_shard, move |ctx| {
+            ctx.db().insert(&dst, entry);
+            ctx.log_key(&dst);
+        })
+        .await
+    {
         return cx.error(e);
     }
     if nx {
@@ -530,7 +543,14 @@ fn copy_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
         };
         let (db, replace) = (o.db, o.replace);
         let dst_shard = cx.shard_of(&dst);
-        match cx.on(dst_shard, move |ctx| copy_into(&mut ctx.shard.dbs[db], &dst, entry, replace, ctx.now)).await {
+        let copy = move |ctx: &mut ShardCtx| {
+            let copied = copy_into(&mut ctx.shard.dbs[db], &dst, entry, replace, ctx.now);
+            if copied {
+                ctx.log_key_in(db, &dst);
+            }
+            copied
+        };
+        match cx.on(dst_shard, copy).await {
             Ok(copied) => cx.int(copied as i64),
             Err(e) => cx.error(e),
         }

@@ -597,6 +597,9 @@ pub(crate) async fn mpop_across(
             .on(owner[i], move |ctx| {
                 let mut out = Vec::new();
                 let served = pop_reply(ctx, &key, end, PopShape::KeyMany(count), &mut Reply::new(&mut out, proto));
+                if served == Ok(true) {
+                    ctx.log_command(&[pop_name(end), &key, count.to_string().as_bytes()]);
+                }
                 (served, out)
             })
             .await?;
@@ -665,6 +668,9 @@ pub(crate) async fn move_across(
             let limits = ctx.limits().list;
             let moved = ctx.write::<List>(&from_src).map(|l| l.and_then(|l| l.pop_to_move(from, limits)));
             ctx.remove_if_empty(&from_src);
+            if matches!(moved, Ok(Some(_))) {
+                ctx.log_command(&[pop_name(from), &from_src]);
+            }
             moved
         })
         .await??;
@@ -673,7 +679,14 @@ pub(crate) async fn move_across(
     let pushed = cx
         .on(dst_shard, move |ctx| {
             let limits = ctx.limits().list;
-            ctx.write_or_create(&dst, List::new).map(|l| l.push_moved(to, &moved, limits)).map_err(|e| (e, moved))
+            let pushed = ctx.write_or_create(&dst, List::new).map(|l| l.push_moved(to, &moved, limits));
+            match pushed {
+                Ok(()) => {
+                    ctx.log_command(&[push_name(to), &dst, &moved.value]);
+                    Ok(())
+                }
+                Err(e) => Err((e, moved)),
+            }
         })
         .await?;
     if let Err((e, moved)) = pushed {
@@ -685,11 +698,27 @@ pub(crate) async fn move_across(
     Ok(Some(value))
 }
 
+/// The pop and push commands of an end, for the log.
+fn pop_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    }
+}
+
+fn push_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPUSH",
+        End::Tail => b"RPUSH",
+    }
+}
+
 /// Puts a popped element back at the end it came from.
 fn restore(ctx: &mut ShardCtx, key: &[u8], end: End, moved: Moved) {
     let limits = ctx.limits().list;
     if let Ok(list) = ctx.write_or_create(key, List::new) {
-        list.push(end, &[moved.value], limits);
+        list.push(end, &[&moved.value], limits);
+        ctx.log_command(&[push_name(end), key, &moved.value]);
     }
 }
 

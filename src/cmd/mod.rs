@@ -12,6 +12,7 @@ pub mod hashes;
 pub mod introspect;
 pub mod keys;
 pub mod lists;
+pub mod persistence;
 pub mod scan;
 pub mod server;
 pub mod sets;
@@ -153,6 +154,9 @@ pub enum Exec {
     /// A blocking command (BLPOP…): served at once or when its keys get
     /// data, see [`crate::shard::blocking`].
     Blocking(&'static crate::shard::blocking::BlockSpec),
+    /// Server-wide work that takes time (SAVE, BGSAVE, DEBUG RELOAD): run
+    /// by the connection, asynchronously, after the commands before it.
+    Server(crate::server::cross::ServerJob),
     /// A container (`CLIENT`, `CONFIG`, …): dispatches on its subcommand.
     Container,
     /// EXEC: runs the client's queued transaction (see [`crate::tx::exec`]).
@@ -393,7 +397,7 @@ pub struct Registry {
 }
 
 /// Every family's table, in the order `COMMAND` lists them.
-fn families() -> [&'static [Command]; 14] {
+fn families() -> [&'static [Command]; 15] {
     [
         strings::COMMANDS,
         lists::COMMANDS,
@@ -408,6 +412,7 @@ fn families() -> [&'static [Command]; 14] {
         connection::COMMANDS,
         transactions::COMMANDS,
         server::COMMANDS,
+        persistence::COMMANDS,
         introspect::COMMANDS,
     ]
 }
@@ -428,6 +433,7 @@ pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'s
         connection::ARGS,
         transactions::ARGS,
         server::ARGS,
+        persistence::ARGS,
         introspect::ARGS,
     ]
     .into_iter()

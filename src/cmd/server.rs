@@ -8,9 +8,10 @@ use bytes::Bytes;
 
 use super::{acl, command, container, err, flag::*, parse_int, registry, Command, ConnCtx, Exec, Merge};
 use crate::cmd::connection::{help_reply, REDIS_VERSION};
+use crate::config::Config;
 use crate::resp::Reply;
 use crate::server::merge::{bulk_payload, first_error};
-use crate::server::shared::{unix_us, Control};
+use crate::server::shared::{unix_us, Control, Shared};
 use crate::shard::stats::{rate_mean, ErrorStats};
 use crate::shard::{Entry, ShardCtx};
 use crate::types::{RString, Value};
@@ -349,9 +350,14 @@ mod at {
     pub const READS: usize = 16;
     pub const WRITES: usize = 17;
     pub const BLOCKING_KEYS: usize = 18;
+    /// Writes since the last snapshot; bytes in the current log segment,
+    /// and in it right after the last rewrite.
+    pub const CHANGES: usize = 19;
+    pub const LOG_SIZE: usize = 20;
+    pub const LOG_BASE: usize = 21;
     /// The fixed fields; then (keys, expires, sampled TTL sum, sampled TTL
     /// count) per db, then (calls, usec, rejected, failed) per command.
-    pub const FIXED: usize = 19;
+    pub const FIXED: usize = 22;
     pub const PER_DB: usize = 4;
 }
 
@@ -380,6 +386,9 @@ fn info_shard(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
         s.reads_processed,
         s.writes_processed,
         ctx.shard.blocking.keys() as u64,
+        ctx.shard.persist.log.changes,
+        ctx.shard.persist.log_size,
+        ctx.shard.persist.log_base_size,
     ];
     debug_assert_eq!(v.len(), at::FIXED);
     let now = ctx.now;
@@ -433,8 +442,10 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
     let dbs = config.databases;
     let mut sum: Vec<u64> = vec![0; at::FIXED + at::PER_DB * dbs + 4 * registry().len()];
     let mut errors = BTreeMap::new();
+    let mut log_sizes = Vec::new();
     for raw in parts.iter().filter_map(|p| bulk_payload(p)) {
         let nums = decode_part(raw, &mut errors);
+        log_sizes.push(nums.get(at::LOG_SIZE).copied().unwrap_or(0));
         sum.iter_mut().zip(nums).for_each(|(s, n)| *s += n);
     }
     let sections = Sections::parse(&args[1..]);
@@ -532,18 +543,7 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         line(&mut out, "lazyfreed_objects", &crate::shard::lazyfree::freed());
     }
     if section("persistence", &mut out) {
-        line(&mut out, "loading", &0);
-        line(&mut out, "async_loading", &0);
-        line(&mut out, "rdb_changes_since_last_save", &0);
-        line(&mut out, "rdb_bgsave_in_progress", &0);
-        line(&mut out, "rdb_last_save_time", &ctx.shared.last_save.load(relaxed));
-        line(&mut out, "rdb_last_bgsave_status", &"ok");
-        line(&mut out, "aof_enabled", &0);
-        line(&mut out, "aof_rewrite_in_progress", &0);
-        line(&mut out, "aof_last_write_status", &"ok");
-        // No modules: no module forks.
-        line(&mut out, "module_fork_in_progress", &0);
-        line(&mut out, "module_fork_last_cow_size", &0);
+        persistence_section(&mut out, ctx.shared, &config, &sum, &log_sizes);
     }
     if section("stats", &mut out) {
         let kbps = |sum: u64| format!("{:.2}", rate_mean(sum) as f32 / 1024.0);
@@ -837,5 +837,69 @@ mod tests {
         let bind = ["*".to_string(), "-::*".to_string()];
         assert_eq!(listener(&bind, 6379), "name=tcp,bind=*,bind=-::*,port=6379");
         assert_eq!(listener(&[], 7000), "name=tcp,port=7000");
+    }
+}
+
+/// INFO's persistence section: Redis's fields (no fork, so every
+/// copy-on-write size is 0), then shardis's per-shard log sizes.
+fn persistence_section(out: &mut String, shared: &Shared, config: &Config, sum: &[u64], log_sizes: &[u64]) {
+    let g = &shared.persist;
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    let line = |out: &mut String, k: &str, v: &dyn std::fmt::Display| {
+        let _ = write!(out, "{}:{}\r\n", k, v);
+    };
+    let now = crate::server::shared::unix_ms() / 1000;
+    let saving = g.saving.load(relaxed);
+    let rewriting = saving && g.rewriting.load(relaxed);
+    let bgsaving = saving && !rewriting;
+    let running_secs = |on: bool| if on { now.saturating_sub(g.save_started.load(relaxed)) as i64 } else { -1 };
+    let saves = g.saves.load(relaxed);
+    let last_secs = if saves > 0 { g.last_save_secs.load(relaxed) as i64 } else { -1 };
+    let status = |failed: bool| if failed { "err" } else { "ok" };
+    line(out, "loading", &(g.is_loading() as u8));
+    line(out, "async_loading", &0);
+    for k in ["current_cow_peak", "current_cow_size", "current_cow_size_age"] {
+        line(out, k, &0);
+    }
+    line(out, "current_fork_perc", &"0.00");
+    line(out, "current_save_keys_processed", &0);
+    line(out, "current_save_keys_total", &0);
+    line(out, "rdb_changes_since_last_save", &sum[at::CHANGES]);
+    line(out, "rdb_bgsave_in_progress", &(bgsaving as u8));
+    line(out, "rdb_last_save_time", &shared.last_save.load(relaxed));
+    line(out, "rdb_last_bgsave_status", &status(g.last_save_failed.load(relaxed)));
+    line(out, "rdb_last_bgsave_time_sec", &last_secs);
+    line(out, "rdb_current_bgsave_time_sec", &running_secs(bgsaving));
+    line(out, "rdb_saves", &saves);
+    line(out, "rdb_last_cow_size", &0);
+    line(out, "rdb_last_load_keys_expired", &0);
+    line(out, "rdb_last_load_keys_loaded", &g.loaded_keys.load(relaxed));
+    line(out, "aof_enabled", &(config.appendonly as u8));
+    line(out, "aof_rewrite_in_progress", &(rewriting as u8));
+    line(out, "aof_rewrite_scheduled", &0);
+    line(out, "aof_last_rewrite_time_sec", &last_secs);
+    line(out, "aof_current_rewrite_time_sec", &running_secs(rewriting));
+    line(out, "aof_last_bgrewrite_status", &status(g.last_save_failed.load(relaxed)));
+    line(out, "aof_rewrites", &saves);
+    line(out, "aof_rewrites_consecutive_failures", &0);
+    line(out, "aof_last_write_status", &status(g.failing_logs.load(relaxed) > 0));
+    line(out, "aof_last_cow_size", &0);
+    // No modules: no module forks.
+    line(out, "module_fork_in_progress", &0);
+    line(out, "module_fork_last_cow_size", &0);
+    if config.appendonly {
+        line(out, "aof_current_size", &sum[at::LOG_SIZE]);
+        line(out, "aof_base_size", &sum[at::LOG_BASE]);
+        line(out, "aof_pending_rewrite", &0);
+        line(out, "aof_buffer_length", &0);
+        line(out, "aof_pending_bio_fsync", &0);
+        line(out, "aof_delayed_fsync", &0);
+    }
+    // shardis: logs whose torn tail was cut at the last start, the
+    // snapshot epoch, and each shard's current log segment size.
+    line(out, "aof_torn_tails", &g.torn_tails.load(relaxed));
+    line(out, "snapshot_epoch", &g.epoch.load(relaxed));
+    for (i, size) in log_sizes.iter().enumerate() {
+        line(out, &format!("aof_shard{}_size", i), size);
     }
 }

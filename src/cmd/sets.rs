@@ -347,7 +347,11 @@ fn spop_one(ctx: &mut ShardCtx, key: &[u8], reply: &mut Reply) {
         Ok(set) => set.and_then(|s| s.pop(&mut crate::rand::next_u64)),
     };
     match popped {
-        Some(m) => reply.bulk(&m),
+        Some(m) => {
+            reply.bulk(&m);
+            // A replay must remove the same member, not draw again.
+            ctx.log_instead(&[b"SREM", key, &m]);
+        }
         None => reply.null(),
     }
     ctx.remove_if_empty(key);
@@ -383,6 +387,9 @@ fn spop_count(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     for m in &popped {
         reply.bulk(m);
     }
+    let mut srem: Vec<&[u8]> = vec![b"SREM", key];
+    srem.extend(popped.iter().map(|m| &m[..]));
+    ctx.log_instead(&srem);
 }
 
 fn srandmember(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
@@ -465,6 +472,13 @@ fn smove_give(ctx: &mut ShardCtx, dst: &[u8], member: &[u8]) -> Result<(), &'sta
     Ok(())
 }
 
+/// [`smove_give`] in a cross-shard step, which logs what it did.
+fn give_logged(ctx: &mut ShardCtx, key: &[u8], member: &[u8]) -> Result<(), &'static str> {
+    smove_give(ctx, key, member)?;
+    ctx.log_command(&[b"SADD", key, member]);
+    Ok(())
+}
+
 fn smove(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
     let dst_ok = smove_check_destination(ctx, dst);
@@ -500,13 +514,20 @@ fn smove_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
             let d = dst.clone();
             let dst_ok = cx.on(cx.shard_of(&dst), move |ctx| smove_check_destination(ctx, &d)).await?;
             let (s, m) = (src.clone(), member.clone());
-            if !cx.on(cx.shard_of(&src), move |ctx| smove_take(ctx, &s, &m, dst_ok)).await?? {
+            let take = move |ctx: &mut ShardCtx| {
+                let taken = smove_take(ctx, &s, &m, dst_ok);
+                if taken == Ok(true) {
+                    ctx.log_command(&[b"SREM", &s, &m]);
+                }
+                taken
+            };
+            if !cx.on(cx.shard_of(&src), take).await?? {
                 return Ok(0);
             }
             let (d, m) = (dst.clone(), member.clone());
-            if let Err(e) = cx.on(cx.shard_of(&dst), move |ctx| smove_give(ctx, &d, &m)).await? {
+            if let Err(e) = cx.on(cx.shard_of(&dst), move |ctx| give_logged(ctx, &d, &m)).await? {
                 let (s, m) = (src.clone(), member.clone());
-                cx.on(cx.shard_of(&src), move |ctx| smove_give(ctx, &s, &m)).await??;
+                cx.on(cx.shard_of(&src), move |ctx| give_logged(ctx, &s, &m)).await??;
                 return Err(e);
             }
             Ok::<i64, &'static str>(1)

@@ -489,6 +489,7 @@ fn sort_cross_generic(cx: Cross, args: Vec<Bytes>, readonly: bool) -> CrossFutur
         let stored = cx.on(cx.shard_of(&dst), move |ctx| {
             let mut buf = Vec::new();
             store(ctx, &dst, &items, &mut Reply::new(&mut buf, proto));
+            ctx.log_key(&dst);
             buf
         });
         stored.await.unwrap_or_else(|e| cx.error(e))

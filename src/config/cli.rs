@@ -46,7 +46,9 @@ pub(super) fn command() -> Command {
              shardis /etc/shardis/shardis.conf\n  \
              shardis --port 7777\n  \
              shardis /etc/shardis/shardis.conf --port 6380 --save \"\" --bind 127.0.0.1 ::1\n  \
-             shardis --save \"3600 1\" --loglevel verbose",
+             shardis --save \"3600 1\" --loglevel verbose\n\n\
+             Repairing a damaged log (cuts it at its first bad record, losing what follows):\n  \
+             shardis --repair-log <dir>/shard-<i>/log-<epoch>.seg",
         )
         .arg(
             Arg::new("version")

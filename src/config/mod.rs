@@ -68,6 +68,10 @@ pub struct Config {
     pub save: Vec<(u64, u64)>,
     pub auto_aof_rewrite_percentage: u64,
     pub auto_aof_rewrite_min_size: u64,
+    /// Start with a log whose last frame is torn, cutting it (else refuse).
+    pub aof_load_truncated: bool,
+    /// Refuse writes while the last snapshot failed.
+    pub stop_writes_on_bgsave_error: bool,
     /// Collection encoding thresholds (Redis's `*-max-listpack-*`), see
     /// [`crate::types::Limits`].
     pub list_max_listpack_size: i32,
@@ -227,6 +231,8 @@ impl Config {
             save: Vec::new(),
             auto_aof_rewrite_percentage: 0,
             auto_aof_rewrite_min_size: 0,
+            aof_load_truncated: true,
+            stop_writes_on_bgsave_error: true,
             list_max_listpack_size: 0,
             list_compress_depth: 0,
             hash_max_listpack_entries: 0,

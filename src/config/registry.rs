@@ -443,6 +443,20 @@ pub static SETTINGS: &[Setting] = &[
         flags: Flags::MUTABLE,
         kind: memory_field!(auto_aof_rewrite_min_size, 0, LONG_MAX),
     },
+    Setting {
+        name: "aof-load-truncated",
+        doc: "Start even if a log's last record is torn (cut there, with a warning); no = refuse to start.",
+        default: "yes",
+        flags: Flags::MUTABLE,
+        kind: bool_field!(aof_load_truncated),
+    },
+    Setting {
+        name: "stop-writes-on-bgsave-error",
+        doc: "Refuse writes (-MISCONF) while the last snapshot failed.",
+        default: "yes",
+        flags: Flags::MUTABLE,
+        kind: bool_field!(stop_writes_on_bgsave_error),
+    },
     // --- Collection encodings -------------------------------------------
     Setting {
         name: "list-max-listpack-size",

@@ -260,6 +260,22 @@ impl Connection {
     /// connection (CLIENT KILL of itself) must be known before the commands
     /// after it are even routed, or a cross-shard command, which must run
     /// after the commands before it and before the ones after it.
+    /// Redis's `-MISCONF` (a write while the log or the last snapshot
+    /// failed) and `-LOADING` (anything not flagged `loading` while the data
+    /// is being loaded), checked before a command runs or is queued.
+    fn persistence_refusal(&self, cmd: &crate::cmd::Command) -> Option<String> {
+        let global = &self.core.shared.persist;
+        if global.is_loading() && !cmd.has(flag::LOADING) {
+            return Some(crate::persist::LOADING.to_string());
+        }
+        // Redis refuses PING too, so a health check sees the failure.
+        if (cmd.has(flag::WRITE) || cmd.name == "ping") && !global.writes_ok() {
+            let stop = self.core.shard.borrow().config.get().stop_writes_on_bgsave_error;
+            return global.write_refusal(stop);
+        }
+        None
+    }
+
     fn route(&mut self, args: &[Bytes]) -> bool {
         let resolved = match registry().lookup(args) {
             Ok(r) => r,
@@ -296,6 +312,13 @@ impl Connection {
             return false;
         }
         self.client.state.borrow_mut().last_cmd = cmd.name;
+        if let Some(refusal) = self.persistence_refusal(cmd) {
+            self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id), refusal.as_bytes());
+            self.pipeline.answer(proto, |r| r.error(&refusal));
+            self.flag_transaction();
+            self.finish_command();
+            return false;
+        }
         if in_multi && !runs_inside_multi(cmd.name) {
             self.queue(resolved, args, proto);
             self.finish_command();
@@ -401,12 +424,24 @@ impl Connection {
                 self.pipeline.to_cross(resolved, target, args);
                 cross = true;
             }
+            // DEBUG RELOAD saves and loads: server-wide work, not a shard's.
+            Exec::AllShards(..)
+                if cmd.name == "debug" && args.len() == 2 && args[1].eq_ignore_ascii_case(b"reload") =>
+            {
+                let reload = Resolved { cmd: &crate::cmd::persistence::DEBUG_RELOAD, id: resolved.id };
+                self.pipeline.to_cross(reload, target, args);
+                cross = true;
+            }
             Exec::AllShards(_, merge) => {
                 self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, None);
                 self.pipeline.to_all_shards(resolved, merge, target, args);
                 if cmd.name == "unwatch" {
                     self.client.state.borrow_mut().watched.clear();
                 }
+            }
+            Exec::Server(_) => {
+                self.pipeline.to_cross(resolved, target, args);
+                cross = true;
             }
             Exec::Container => unreachable!("lookup resolves containers to their subcommands"),
         }

@@ -41,6 +41,10 @@ pub type CrossFuture = Pin<Box<dyn Future<Output = Vec<u8>>>>;
 /// A cross-shard command's coordinator (see the module docs).
 pub type Coordinator = fn(Cross, Vec<Bytes>) -> CrossFuture;
 
+/// Server-wide asynchronous work ([`Exec::Server`]): the core it runs on,
+/// the client's target, the arguments; its reply.
+pub type ServerJob = fn(Rc<Core>, Target, Vec<Bytes>) -> CrossFuture;
+
 pub use crate::tx::coord::UNAVAILABLE;
 
 /// A coordinator's handle on the shards, for the client it runs for.
@@ -244,6 +248,12 @@ impl Cross {
 /// Runs a cross-shard command for the connection, as one transaction, and
 /// returns its reply.
 pub async fn run(core: &Rc<Core>, r: Resolved, t: Target, args: Vec<Bytes>) -> Vec<u8> {
+    if let Exec::Server(job) = r.cmd.exec {
+        let started = Instant::now();
+        let out = job(core.clone(), t, args).await;
+        core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, error_of(&out));
+        return out;
+    }
     let Exec::Cross(_, coordinator) = r.cmd.exec else {
         let mut buf = Vec::new();
         Reply::new(&mut buf, t.proto).error("ERR internal routing error");

@@ -102,12 +102,14 @@ pub enum ShardRequest {
     /// job sends its own result back.
     Job { intents: Option<Intents>, run: Step },
     /// Schedule transaction `id` here ([`crate::tx`]): accepted or refused.
-    Schedule { id: TxId, intents: Intents, done: oneshot::Sender<bool> },
+    /// `end`: the shard count of a writing transaction (it logs its end).
+    Schedule { id: TxId, intents: Intents, end: Option<u32>, done: oneshot::Sender<bool> },
     /// A step of transaction `id`, run when its turn comes.
     TxStep { id: TxId, step: Step },
     /// Transaction `id` ends here; with `touch`, the watched keys it
-    /// changed count as touched.
-    Release { id: TxId, touch: bool },
+    /// changed count as touched; `aborted` when it never ran (refused);
+    /// `ack` answers once its end is durable.
+    Release { id: TxId, touch: bool, aborted: bool, ack: Option<oneshot::Sender<()>> },
 }
 
 /// Serves one mesh message on the shard that received it.
@@ -120,11 +122,18 @@ pub fn serve(shard: &mut Shard, req: ShardRequest) {
             sched::run_after_locks(shard, intents, run);
         }
         ShardRequest::Job { run, .. } => run(shard),
-        ShardRequest::Schedule { id, intents, done } => {
-            let _ = done.send(sched::schedule(shard, id, intents));
+        ShardRequest::Schedule { id, intents, end, done } => {
+            let _ = done.send(sched::schedule(shard, id, intents, end));
         }
         ShardRequest::TxStep { id, step } => sched::step(shard, id, step),
-        ShardRequest::Release { id, touch } => sched::release(shard, id, touch),
+        ShardRequest::Release { id, touch, aborted, ack } => {
+            sched::release(shard, id, touch, aborted);
+            if let Some(ack) = ack {
+                shard.persist.log.when_durable(Box::new(move || {
+                    let _ = ack.send(());
+                }));
+            }
+        }
     }
 }
 
@@ -140,14 +149,15 @@ pub fn run_batch(shard: &mut Shard, batch: ShardBatch, done: BatchDone) {
             let work = Box::new(move |shard: &mut Shard| {
                 let mut out = BatchOutput::default();
                 execute(shard, &batch, &mut out);
-                done(out);
+                shard.persist.log.when_durable(Box::new(move || done(out)));
             });
             return sched::run_after_locks(shard, intents, work);
         }
     }
     let mut out = BatchOutput::default();
     execute(shard, &batch, &mut out);
-    done(out);
+    // With `appendfsync always` the replies wait for the log.
+    shard.persist.log.when_durable(Box::new(move || done(out)));
 }
 
 /// What the commands of a batch touch, for the transaction locks.
@@ -204,9 +214,13 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
                 crate::shard::blocking::serve_now(&mut ctx, spec, args, &mut reply);
             }
             // Routing never sends these to a shard.
-            Exec::Conn(_) | Exec::Container | Exec::Tx => {
+            Exec::Conn(_) | Exec::Server(_) | Exec::Container | Exec::Tx => {
                 Reply::new(&mut out.buf, c.proto).error("ERR internal routing error");
             }
+        }
+        let instead = shard.persist.log.rewrite.take();
+        if cmd.has(flag::WRITE) && out.buf.get(before) != Some(&b'-') {
+            shard.persist.log.command(now, c.db as usize, instead.as_deref().unwrap_or(args));
         }
         if !watched.is_empty() {
             let reply = &out.buf[before..];
@@ -449,11 +463,19 @@ impl Pipeline {
                 Err(_) => pending.push((shard, n, None)),
             }
         }
+        let mut synced = None;
         if !self.batches[home].cmds.is_empty() {
             let mut shard = core.shard.borrow_mut();
             if shard.sched.is_idle() {
                 execute(&mut shard, &self.batches[home], &mut self.outputs[home]);
                 self.batches[home].clear();
+                if shard.persist.log.must_wait() {
+                    let (tx, rx) = oneshot::channel::<()>();
+                    shard.persist.log.when_durable(Box::new(move || {
+                        let _ = tx.send(());
+                    }));
+                    synced = Some(rx);
+                }
             } else {
                 // A transaction is under way here: the batch may have to wait.
                 let batch = mem::take(&mut self.batches[home]);
@@ -471,6 +493,9 @@ impl Pipeline {
             self.outputs[shard] = output.unwrap_or_else(|| BatchOutput::unavailable(n));
         }
         self.pending = pending;
+        if let Some(rx) = synced {
+            let _ = rx.await;
+        }
     }
 
     /// A round holding a split command: its batches run as one transaction,

@@ -44,7 +44,17 @@ pub struct Core {
     connections: Cell<usize>,
 }
 
+thread_local! {
+    /// The executor's own core, for tasks spawned from a shard job.
+    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+}
+
 impl Core {
+    /// The core of the executor this runs on. Panics off a shard thread.
+    pub fn current() -> Rc<Core> {
+        CURRENT.with(|c| c.borrow().clone()).expect("called on a shard thread")
+    }
+
     /// Delivers a message to `shard`: served right here when it is this
     /// core's own, else over the mesh. Err if that shard is gone (shutdown).
     pub async fn send(&self, shard: usize, req: ShardRequest) -> Result<(), crate::tx::coord::Unavailable> {
@@ -103,8 +113,12 @@ pub fn run(config: Config) -> Result<(), StartError> {
         return Err(StartError("none of the bind addresses is available on this host".into()));
     }
     let io_memory = io_memory(&config, shards)?;
+    let plan = crate::persist::recover::plan(&config, shards).map_err(StartError)?;
     let (control_tx, control_rx) = mpsc::channel();
     let shared = Arc::new(Shared::new(config.clone(), shards, control_tx));
+    crate::persist::recover::note_plan(&shared, &plan);
+    shared.persist.loading.store(shards + plan.resharding() as usize, Ordering::Release);
+    let plan = Arc::new(plan);
     watch_signals(shared.clone());
 
     let mesh = MeshBuilder::full(shards, MESH_QUEUE);
@@ -120,6 +134,7 @@ pub fn run(config: Config) -> Result<(), StartError> {
         stops.push(stop_tx);
         let (shared, mesh, addrs, draining, ready) =
             (shared.clone(), mesh.clone(), addrs.clone(), draining.clone(), ready_tx.clone());
+        let plan = plan.clone();
         let beats = beats.clone();
         let builder = LocalExecutorBuilder::new(Placement::Fixed(i % cpus))
             .name(&format!("shard-{}", i))
@@ -129,7 +144,7 @@ pub fn run(config: Config) -> Result<(), StartError> {
         let handle = builder
             .spawn(move || async move {
                 spawn_wake_ticker(beats, i);
-                shard_main(shared, mesh, addrs, stop_rx, draining, ready).await
+                shard_main(shared, mesh, addrs, stop_rx, draining, ready, plan).await
             })
             .map_err(|e| StartError(start_failure(&e.to_string(), io_memory, shards)))?;
         handles.push(handle);
@@ -171,6 +186,9 @@ pub fn run(config: Config) -> Result<(), StartError> {
         Err(_) => None,
     };
     tracing::debug!(?save, "shutting down: closing clients and stopping shards");
+    // As Redis: SHUTDOWN without SAVE/NOSAVE saves if save points are set.
+    let save = save.unwrap_or(!shared.config().save.is_empty());
+    shared.persist.save_on_shutdown.store(save, Ordering::Release);
     for stop in stops {
         let _ = stop.send(());
     }
@@ -286,6 +304,7 @@ async fn shard_main(
     stop: oneshot::Receiver<()>,
     draining: Arc<AtomicUsize>,
     ready: mpsc::Sender<Result<(), String>>,
+    plan: Arc<crate::persist::recover::Plan>,
 ) {
     let (senders, mut receivers) = match mesh.join().await {
         Ok(x) => x,
@@ -324,8 +343,14 @@ async fn shard_main(
         })
         .detach();
     }
+    CURRENT.with(|c| *c.borrow_mut() = Some(core.clone()));
     let _ = ready.send(Ok(()));
     drop(ready);
+    glommio::spawn_local(crate::persist::flush::run(core.clone())).detach();
+    glommio::spawn_local(load(core.clone(), plan)).detach();
+    if id == 0 {
+        glommio::spawn_local(crate::persist::snapshot::cron(core.clone())).detach();
+    }
     spawn_active_expiry(core.clone());
 
     let accepting: Vec<_> = listeners.into_iter().map(|l| glommio::spawn_local(accept_loop(core.clone(), l))).collect();
@@ -341,6 +366,62 @@ async fn shard_main(
     draining.fetch_sub(1, Ordering::AcqRel);
     while draining.load(Ordering::Acquire) > 0 {
         glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+    // Shard 0 takes the shutdown snapshot while every shard still serves
+    // the mesh; then each writes and syncs what its log still holds.
+    let global = &core.shared.persist;
+    if core.id == 0 {
+        if global.save_on_shutdown.load(Ordering::Acquire) && !global.is_loading() {
+            info!("Saving the final snapshot before exiting.");
+            if let Err(e) = crate::persist::snapshot::take(&core, crate::persist::snapshot::Reason::Shutdown).await {
+                error!("Error trying to save the DB before exiting: {}", e);
+            }
+        }
+        global.shutdown_saved.store(true, Ordering::Release);
+    }
+    while !global.shutdown_saved.load(Ordering::Acquire) {
+        glommio::timer::sleep(Duration::from_millis(5)).await;
+    }
+    crate::persist::flush::close(&core).await;
+}
+
+/// Loads the shard's data (clients get `-LOADING` meanwhile). After a
+/// change of shard count, shard 0 then writes a snapshot in the new layout
+/// before anyone may write, and removes the old shards' directories.
+async fn load(core: Rc<Core>, plan: Arc<crate::persist::recover::Plan>) {
+    use crate::persist::snapshot;
+    let started = std::time::Instant::now();
+    let keys = match crate::persist::recover::load(&core, plan.clone()).await {
+        Ok(keys) => keys,
+        Err(e) => {
+            error!("Loading failed, refusing to start: {}", e);
+            std::process::exit(1);
+        }
+    };
+    let global = &core.shared.persist;
+    global.loaded_keys.fetch_add(keys, Ordering::Relaxed);
+    global.load_ms.fetch_max(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    let left = global.loading.fetch_sub(1, Ordering::AcqRel) - 1;
+    if plan.resharding() && core.id == 0 {
+        while global.loading.load(Ordering::Acquire) > 1 {
+            glommio::timer::sleep(Duration::from_millis(5)).await;
+        }
+        info!(from = plan.shards_before, to = plan.shards, "shard count changed: writing the data in the new layout");
+        if let Err(e) = snapshot::take(&core, snapshot::Reason::Reshard).await {
+            error!("Could not write the data in the new shard layout, refusing to start: {}", e);
+            std::process::exit(1);
+        }
+        let dir = core.shared.config().dir.clone();
+        for old in plan.shards..plan.shards_before {
+            let _ = std::fs::remove_dir_all(crate::persist::shard_dir(&dir, old));
+        }
+        global.loading.fetch_sub(1, Ordering::AcqRel);
+    } else if left == 0 {
+        info!(
+            keys = global.loaded_keys.load(Ordering::Relaxed),
+            ms = started.elapsed().as_millis() as u64,
+            "DB loaded from disk"
+        );
     }
 }
 

@@ -28,6 +28,7 @@ pub struct Shared {
     pub monitors: Monitors,
     /// Unix seconds of the last successful save (`LASTSAVE`).
     pub last_save: AtomicU64,
+    pub persist: crate::persist::Global,
     control: Mutex<mpsc::Sender<Control>>,
     pub tcp_port: u16,
 }
@@ -46,6 +47,7 @@ impl Shared {
             rejected_connections: AtomicU64::new(0),
             monitors: Monitors::default(),
             last_save: AtomicU64::new(unix_ms() / 1000),
+            persist: Default::default(),
             control: Mutex::new(control),
             tcp_port: port,
         }

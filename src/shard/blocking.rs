@@ -57,6 +57,9 @@ pub struct BlockSpec {
     /// What the command answers when it may not wait (inside MULTI) and
     /// there is nothing: the non-blocking command's empty reply.
     pub nothing: fn(&mut Reply),
+    /// The non-blocking command a serve from `key` amounts to, for the log
+    /// (BLPOP served from k is `LPOP k`): replayed, it pops the same.
+    pub logged: fn(&[Bytes], &[u8]) -> Vec<Bytes>,
 }
 
 /// The positions of the keys a command waits on, and its timeout in
@@ -262,13 +265,21 @@ pub fn attempt(ctx: &mut ShardCtx, w: &Arc<Waiter>, keys: &[Bytes]) -> Attempt {
     Attempt::Registered
 }
 
-fn serve(ctx: &mut ShardCtx, w: &Waiter, key: &[u8]) {
+fn serve(ctx: &mut ShardCtx, w: &Arc<Waiter>, key: &[u8]) {
     let mut buf = Vec::new();
     let outcome = match (w.spec.serve)(ctx, &w.args, key, &mut Reply::new(&mut buf, w.proto)) {
         Served::Replied => Outcome::Reply(buf),
         Served::Elsewhere => Outcome::Elsewhere,
     };
-    w.deliver(outcome);
+    if let Outcome::Reply(reply) = &outcome {
+        if reply.first() != Some(&b'-') {
+            let (now, db) = (ctx.now, ctx.db);
+            ctx.shard.persist.log.command(now, db, &(w.spec.logged)(&w.args, key));
+        }
+    }
+    // With `appendfsync always` the client hears of the pop once it is logged.
+    let w = w.clone();
+    ctx.shard.persist.log.when_durable(Box::new(move || w.deliver(outcome)));
 }
 
 /// A blocking command that may not block (inside MULTI, like Redis's

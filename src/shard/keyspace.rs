@@ -36,20 +36,23 @@ pub struct Entry {
     expire_at: Option<UnixMs>,
     /// Last access in seconds (Redis's LRU clock), for OBJECT IDLETIME.
     access: u32,
+    /// Saved by the snapshot in progress when equal to the table's parity
+    /// (see [`Db::start_snapshot`]).
+    mark: bool,
 }
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: None, access: 0 }
+        Entry { value, expire_at: None, access: 0, mark: false }
     }
 
     pub fn with_expiry(value: Value, expire_at: Option<UnixMs>) -> Entry {
-        Entry { value, expire_at, access: 0 }
+        Entry { value, expire_at, access: 0, mark: false }
     }
 
     /// A copy for COPY: the value duplicated, the TTL kept.
     pub fn duplicate(&self) -> Entry {
-        Entry { value: self.value.duplicate(), expire_at: self.expire_at, access: self.access }
+        Entry { value: self.value.duplicate(), expire_at: self.expire_at, access: self.access, mark: false }
     }
 
     pub fn expire_at(&self) -> Option<UnixMs> {
@@ -92,6 +95,44 @@ pub struct Db {
     /// The most entries the table has held: slots above it were never
     /// written, so the kernel has not backed them with memory.
     high_water: usize,
+    /// Flipped at each snapshot's cut: an entry whose mark differs is not
+    /// saved yet.
+    parity: bool,
+    /// The snapshot being taken of this table, if any.
+    snap: Option<Box<DbSnap>>,
+}
+
+/// A snapshot of one table in progress: copy-on-write without copying.
+///
+/// At the cut every entry is unsaved (the parity flips). The snapshot
+/// writer walks the table from the top position down, saving unsaved
+/// entries; any access that could change an unsaved entry — a lookup for a
+/// command, an insert over it, a removal, an expiry — saves it first, as it
+/// was at the cut. New entries are born saved. Walking downwards misses
+/// nothing: a removal moves the *last* entry into the hole, so an entry
+/// only moves from a visited position, or from one not yet reached to a
+/// lower one also not yet reached (the SCAN argument in the module docs).
+/// A table emptied meanwhile (FLUSHDB) is kept in `retired` until saved.
+pub struct DbSnap {
+    /// The table's db number at the cut (SWAPDB may move it since).
+    pub db: u32,
+    /// Positions at and above it have been visited.
+    cursor: usize,
+    /// Saved entries not yet taken by the writer, and how many.
+    pub buf: Vec<u8>,
+    pub count: u32,
+    pub retired: Vec<Db>,
+    /// The snapshot's clock: entries expired by then are left out.
+    now: UnixMs,
+}
+
+impl DbSnap {
+    fn save(&mut self, key: &[u8], entry: &Entry) {
+        if !entry.is_expired(self.now) {
+            crate::persist::codec::put_entry(&mut self.buf, key, entry);
+            self.count += 1;
+        }
+    }
 }
 
 impl Db {
@@ -119,6 +160,7 @@ impl Db {
     /// Like [`Db::get`] without touching the access time (OBJECT, TYPE…).
     pub fn peek(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Entry> {
         let idx = self.entries.get_index_of(key)?;
+        self.keep(idx);
         if self.entries[idx].is_expired(now) {
             self.expire_index(idx);
             return None;
@@ -153,7 +195,11 @@ impl Db {
     /// The live entry under `key` (access time updated), or a new one made by
     /// `create` when the key is absent or had expired.
     pub fn get_or_insert_with(&mut self, key: &[u8], now: UnixMs, create: impl FnOnce() -> Value) -> &mut Entry {
-        let idx = match self.entries.get_index_of(key) {
+        let found = self.entries.get_index_of(key);
+        if let Some(idx) = found {
+            self.keep(idx);
+        }
+        let idx = match found {
             Some(idx) if !self.entries[idx].is_expired(now) => idx,
             found => {
                 if let Some(idx) = found {
@@ -171,7 +217,11 @@ impl Db {
     /// Stores `entry` under `key`, replacing any previous value and expiry.
     pub fn insert(&mut self, key: &[u8], mut entry: Entry) {
         entry.access = CLOCK.with(|c| c.get());
+        entry.mark = self.parity;
         let ttl = entry.expire_at.is_some();
+        if let Some(idx) = self.entries.get_index_of(key) {
+            self.keep(idx);
+        }
         match self.entries.get_full_mut(key) {
             Some((_, _, old)) => {
                 let had_ttl = old.expire_at.is_some();
@@ -226,7 +276,9 @@ impl Db {
     /// Removes a live key and returns its entry; None if it was absent (or
     /// had already expired, which counts as an expiry).
     pub fn remove(&mut self, key: &[u8], now: UnixMs) -> Option<Entry> {
-        let entry = self.entries.swap_remove(key)?;
+        let idx = self.entries.get_index_of(key)?;
+        self.keep(idx);
+        let (_, entry) = self.entries.swap_remove_index(idx)?;
         if entry.expire_at.is_some() {
             self.volatile.swap_remove(key);
         }
@@ -240,10 +292,23 @@ impl Db {
     /// Empties the db, returning the old table so a caller can free a big
     /// one off the request path.
     pub fn clear(&mut self) -> Db {
-        let expired = self.expired;
-        let old = std::mem::take(self);
-        self.expired = expired;
-        old
+        let mut old = std::mem::take(self);
+        self.expired = old.expired;
+        self.parity = old.parity;
+        let Some(mut snap) = old.snap.take() else { return old };
+        // A snapshot still needs the old table: it keeps it until saved.
+        let mut retired = std::mem::take(&mut snap.retired);
+        let now = snap.now;
+        let db = snap.db;
+        old.snap = Some(snap);
+        retired.push(old);
+        self.snap = Some(Box::new(DbSnap { db, cursor: 0, buf: Vec::new(), count: 0, retired, now }));
+        Db::default()
+    }
+
+    /// Every entry, the table consumed (moving keys between shards).
+    pub fn into_entries(self) -> impl Iterator<Item = (Key, Entry)> {
+        self.entries.into_iter()
     }
 
     /// Live keys with their entries, for whole-table walks (KEYS).
@@ -317,6 +382,9 @@ impl Db {
             let key = &self.volatile[idx];
             match self.entries.get_index_of(&key[..]) {
                 Some(i) if self.entries[i].is_expired(now) && !locked(key) => {
+                    if self.snap.is_some() {
+                        keep(&mut self.entries, &mut self.snap, self.parity, i);
+                    }
                     // Both positions are known: no second hash of the key.
                     self.entries.swap_remove_index(i);
                     self.volatile.swap_remove_index(idx);
@@ -358,13 +426,91 @@ impl Db {
         (sum, n)
     }
 
+    /// Saves the entry at `idx` into the snapshot in progress if it is not
+    /// saved yet: called before anything may change or remove it.
+    #[inline]
+    fn keep(&mut self, idx: usize) {
+        if self.snap.is_some() {
+            keep(&mut self.entries, &mut self.snap, self.parity, idx);
+        }
+    }
+
+    /// The cut of a snapshot: every entry becomes unsaved. `db` is the
+    /// table's number, `now` the snapshot's clock.
+    pub fn start_snapshot(&mut self, db: usize, now: UnixMs) {
+        self.parity = !self.parity;
+        let cursor = self.entries.len();
+        self.snap =
+            Some(Box::new(DbSnap { db: db as u32, cursor, buf: Vec::new(), count: 0, retired: Vec::new(), now }));
+    }
+
+    /// Saves up to `budget` unsaved entries, retired tables first; true
+    /// once everything of the cut is saved.
+    pub fn snapshot_step(&mut self, mut budget: usize) -> bool {
+        let Some(snap) = self.snap.as_deref_mut() else { return true };
+        for old in &mut snap.retired {
+            if !old.snapshot_step(budget) {
+                return false;
+            }
+        }
+        snap.cursor = snap.cursor.min(self.entries.len());
+        while snap.cursor > 0 && budget > 0 {
+            snap.cursor -= 1;
+            let (k, e) = self.entries.get_index_mut(snap.cursor).expect("cursor < len");
+            if e.mark != self.parity {
+                e.mark = self.parity;
+                snap.save(k, e);
+                budget -= 1;
+            }
+        }
+        snap.cursor == 0
+    }
+
+    /// Takes the entries saved so far, with their db number and count, from
+    /// this table and its retired ones.
+    pub fn take_saved(&mut self, mut take: impl FnMut(u32, u32, &[u8])) {
+        fn walk(db: &mut Db, take: &mut dyn FnMut(u32, u32, &[u8])) {
+            if let Some(snap) = db.snap.as_deref_mut() {
+                for old in &mut snap.retired {
+                    walk(old, take);
+                }
+                if snap.count > 0 {
+                    take(snap.db, snap.count, &snap.buf);
+                    snap.buf.clear();
+                    snap.count = 0;
+                }
+            }
+        }
+        walk(self, &mut take);
+    }
+
+    /// Ends the snapshot: retired tables are freed.
+    pub fn end_snapshot(&mut self) {
+        if let Some(snap) = self.snap.take() {
+            for old in snap.retired {
+                super::lazyfree::free_db(old);
+            }
+        }
+    }
+
     fn expire_index(&mut self, idx: usize) {
+        self.keep(idx);
         if let Some((k, e)) = self.entries.swap_remove_index(idx) {
             if e.expire_at.is_some() {
                 self.volatile.swap_remove(&k);
             }
             self.expired += 1;
             super::lazyfree::free_value(e.value);
+        }
+    }
+}
+
+/// [`Db::keep`] on the table's fields, for callers holding another borrow.
+fn keep(entries: &mut IndexMap<Key, Entry, Hasher>, snap: &mut Option<Box<DbSnap>>, parity: bool, idx: usize) {
+    if let (Some(snap), Some((k, e))) = (snap.as_deref_mut(), entries.get_index_mut(idx)) {
+        if e.mark != parity {
+            e.mark = parity;
+            snap.save(k, e);
         }
     }
 }

@@ -30,12 +30,16 @@ pub struct Shard {
     pub sched: crate::tx::sched::Scheduler,
     /// Keys clients WATCH here.
     pub watches: crate::tx::watch::Watches,
+    /// The shard's log and snapshot state.
+    pub persist: crate::persist::Persist,
 }
 
 impl Shard {
     pub fn new(id: usize, shared: Arc<Shared>) -> Shard {
         let config = LocalConfig::new(&shared);
         let databases = config.get().databases;
+        let epoch = shared.persist.append_epoch.load(std::sync::atomic::Ordering::Relaxed);
+        let persist = crate::persist::Persist::new(config.get(), epoch);
         Shard {
             id,
             shared,
@@ -46,6 +50,7 @@ impl Shard {
             blocking: blocking::Blocking::default(),
             sched: Default::default(),
             watches: Default::default(),
+            persist,
         }
     }
 
@@ -137,6 +142,33 @@ impl ShardCtx<'_> {
     pub fn limits(&mut self) -> Limits {
         let shard = &mut *self.shard;
         Limits::from_config(shard.config.refresh(&shard.shared))
+    }
+
+    /// Logs `key` of the client's db as it is now, whole (or its absence):
+    /// what a cross-shard step that wrote it leaves for the log. Commands
+    /// run in a batch are logged by the batch runner instead.
+    pub fn log_key(&mut self, key: &[u8]) {
+        self.log_key_in(self.db, key);
+    }
+
+    /// [`ShardCtx::log_key`] for a key of another db (COPY … DB).
+    pub fn log_key_in(&mut self, db: usize, key: &[u8]) {
+        let (now, shard) = (self.now, &mut *self.shard);
+        shard.persist.log.image(now, db, key, shard.dbs[db].lookup(key, now));
+    }
+
+    /// Logs a command that does what a cross-shard step just did here (a
+    /// pop, a push): cheaper than the whole key, and replayed the same.
+    pub fn log_command(&mut self, args: &[&[u8]]) {
+        let args: Vec<bytes::Bytes> = args.iter().map(|a| bytes::Bytes::copy_from_slice(a)).collect();
+        let (now, db) = (self.now, self.db);
+        self.shard.persist.log.command(now, db, &args);
+    }
+
+    /// Has the batch runner log `args` in place of the running command
+    /// (a command whose outcome a replay could not repeat, as SPOP's draw).
+    pub fn log_instead(&mut self, args: &[&[u8]]) {
+        self.shard.persist.log.rewrite = Some(args.iter().map(|a| bytes::Bytes::copy_from_slice(a)).collect());
     }
 
     /// Removes a live key and returns its entry.

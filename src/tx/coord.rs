@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use futures::channel::oneshot;
 
-use super::locks::Intents;
+use super::locks::{Intents, Mode};
 use super::sched::{self, Step, TxId};
 use crate::server::dispatch::ShardRequest;
 use crate::server::Core;
@@ -37,9 +37,13 @@ impl Tx {
     /// Schedules a transaction with `intents` on each shard named (each
     /// shard once), retrying with a fresh id while some shard refuses.
     pub async fn begin(core: &Rc<Core>, intents: Vec<(usize, Intents)>) -> Result<Tx, &'static str> {
+        // A writing transaction logs its end on each of its shards, so
+        // recovery can tell whether all its parts made it to disk.
+        let writes = intents.iter().any(|(_, i)| i.is_whole() || i.keys().any(|(_, m)| *m == Mode::Write));
+        let end = writes.then_some(intents.len() as u32);
         loop {
             let id = sched::next_id();
-            let answers = intents.iter().map(|(shard, i)| schedule_on(core, *shard, id, i.clone()));
+            let answers = intents.iter().map(|(shard, i)| schedule_on(core, *shard, id, i.clone(), end));
             let answers = futures::future::join_all(answers).await;
             let accepted: Vec<usize> =
                 intents.iter().zip(&answers).filter(|(_, a)| matches!(a, Ok(true))).map(|((s, _), _)| *s).collect();
@@ -47,7 +51,7 @@ impl Tx {
             if answers.iter().all(|a| matches!(a, Ok(true))) {
                 return Ok(tx);
             }
-            tx.release(false).await;
+            tx.end(false, true).await;
             if answers.iter().any(|a| a.is_err()) {
                 return Err(UNAVAILABLE);
             }
@@ -66,10 +70,14 @@ impl Tx {
         let (tx, rx) = oneshot::channel();
         let id = self.id;
         let step: Step = Box::new(move |s| {
-            let _ = tx.send(job(s));
-            if release {
-                sched::release(s, id, false);
+            let result = job(s);
+            if !release {
+                let _ = tx.send(result);
+                return;
             }
+            sched::release(s, id, false, false);
+            // With `appendfsync always` the answer waits for the log.
+            s.persist.log.when_durable(Box::new(move || drop(tx.send(result))));
         });
         if release {
             self.held.borrow_mut().retain(|&s| s != shard);
@@ -79,11 +87,29 @@ impl Tx {
     }
 
     /// Ends the transaction on every shard still holding it; with `touch`,
-    /// the watched keys it changed count as touched.
+    /// the watched keys it changed count as touched. With `appendfsync
+    /// always`, returns once its end is durable on every shard.
     pub async fn release(&self, touch: bool) {
+        self.end(touch, false).await
+    }
+
+    async fn end(&self, touch: bool, aborted: bool) {
         let held = std::mem::take(&mut *self.held.borrow_mut());
+        let wait = !aborted && self.core.shard.borrow().persist.log.policy == crate::config::FsyncPolicy::Always;
+        let mut acks = Vec::new();
         for shard in held {
-            let _ = self.core.send(shard, ShardRequest::Release { id: self.id, touch }).await;
+            let (ack, rx) = if wait {
+                let (tx, rx) = oneshot::channel();
+                (Some(tx), Some(rx))
+            } else {
+                (None, None)
+            };
+            if self.core.send(shard, ShardRequest::Release { id: self.id, touch, aborted, ack }).await.is_ok() {
+                acks.extend(rx);
+            }
+        }
+        for ack in acks {
+            let _ = ack.await;
         }
     }
 }
@@ -105,8 +131,14 @@ impl Drop for Tx {
     }
 }
 
-async fn schedule_on(core: &Rc<Core>, shard: usize, id: TxId, intents: Intents) -> Result<bool, &'static str> {
+async fn schedule_on(
+    core: &Rc<Core>,
+    shard: usize,
+    id: TxId,
+    intents: Intents,
+    end: Option<u32>,
+) -> Result<bool, &'static str> {
     let (done, rx) = oneshot::channel();
-    core.send(shard, ShardRequest::Schedule { id, intents, done }).await?;
+    core.send(shard, ShardRequest::Schedule { id, intents, end, done }).await?;
     rx.await.map_err(|_| UNAVAILABLE)
 }

@@ -251,6 +251,7 @@ fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Reso
                 None => plan.hops(r, t, args),
             }
         }
+        Exec::Server(_) => plan.hops(r, t, args),
         Exec::Container | Exec::Tx => {
             let mut buf = Vec::new();
             Reply::new(&mut buf, proto).error("ERR internal routing error");
@@ -411,6 +412,7 @@ async fn run_hops(core: &Rc<Core>, tx: &Rc<Tx>, r: Resolved, t: Target, args: Ve
     let out = match r.cmd.exec {
         Exec::Cross(_, coordinator) => coordinator(cx(), args.clone()).await,
         Exec::Blocking(spec) => serve_across(cx(), spec, args.clone()).await,
+        Exec::Server(job) => job(core.clone(), t, args.clone()).await,
         _ => cx().error("ERR internal routing error"),
     };
     core.shard.borrow_mut().stats.record_call(r.id, started.elapsed().as_micros() as u64, error_of(&out));

@@ -23,6 +23,12 @@ pub fn next_id() -> TxId {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Makes every id handed out from now on greater than `id` (ids logged
+/// before a restart must stay unique).
+pub fn ensure_above(id: TxId) {
+    NEXT_ID.fetch_max(id + 1, Ordering::Relaxed);
+}
+
 struct Scheduled {
     intents: Intents,
     /// Some step ran here (a refused transaction's cancel runs none).
@@ -37,6 +43,9 @@ struct Scheduled {
     parked: VecDeque<Step>,
     /// The watched keys it may write, as they were when it was scheduled.
     watched: crate::tx::watch::Snapshot,
+    /// A writing cross-shard transaction logs its end here: the number of
+    /// shards it runs on (see [`crate::persist::format`]).
+    end: Option<u32>,
 }
 
 /// The highest ids of the transactions that ran here and have ended, per
@@ -174,7 +183,7 @@ impl Scheduler {
         self.locks.acquire(&intents);
         let parked = VecDeque::new();
         let watched = Vec::new();
-        self.queue.insert(id, Scheduled { intents, granted: !conflict, parked, ran: false, local, watched });
+        self.queue.insert(id, Scheduled { intents, granted: !conflict, parked, ran: false, local, watched, end: None });
         self.stats.scheduled += 1;
     }
 
@@ -190,35 +199,53 @@ impl Scheduler {
 }
 
 /// Schedules transaction `id` here ([`Scheduler::schedule`]), noting the
-/// watched keys it may write as they are now.
-pub fn schedule(shard: &mut Shard, id: TxId, intents: Intents) -> bool {
+/// watched keys it may write as they are now; `end` is the shard count of
+/// a writing transaction, which logs its end on each.
+pub fn schedule(shard: &mut Shard, id: TxId, intents: Intents, end: Option<u32>) -> bool {
     let watched = crate::tx::watch::snapshot(shard, None, intents.written());
     if !shard.sched.schedule(id, intents) {
         return false;
     }
     if let Some(s) = shard.sched.queue.get_mut(&id) {
         s.watched = watched;
+        s.end = end;
     }
     true
+}
+
+/// Runs a step of transaction `id` with what it logs tagged as that
+/// transaction's (a local one's entries are plain).
+fn run_step(shard: &mut Shard, id: TxId, local: bool, step: Step) {
+    shard.persist.log.tx = if local { 0 } else { id };
+    step(shard);
+    shard.persist.log.tx = 0;
 }
 
 /// Runs `step` of transaction `id` now if its turn has come, else parks it
 /// until it has.
 pub fn step(shard: &mut Shard, id: TxId, step: Step) {
     if shard.sched.runnable(id) {
-        if let Some(s) = shard.sched.queue.get_mut(&id) {
-            s.ran = true;
-        }
-        step(shard);
+        let local = match shard.sched.queue.get_mut(&id) {
+            Some(s) => {
+                s.ran = true;
+                s.local
+            }
+            None => true,
+        };
+        run_step(shard, id, local, step);
     } else if let Some(s) = shard.sched.queue.get_mut(&id) {
         s.parked.push_back(step);
     }
 }
 
 /// Ends transaction `id` here: gives back its locks, marks the watched keys
-/// it changed touched if `touch`, and runs whatever its end lets run.
-pub fn release(shard: &mut Shard, id: TxId, touch: bool) {
+/// it changed touched if `touch`, logs its end unless it is `aborted` (a
+/// refused schedule), and runs whatever its end lets run.
+pub fn release(shard: &mut Shard, id: TxId, touch: bool, aborted: bool) {
     let Some(done) = shard.sched.queue.remove(&id) else { return };
+    if let (Some(parts), false) = (done.end, aborted) {
+        shard.persist.log.tx_end(id, parts);
+    }
     shard.sched.locks.release(&done.intents);
     if done.ran && !done.local {
         shard.sched.ran.record(id, &done.intents);
@@ -244,7 +271,7 @@ pub fn run_after_locks(shard: &mut Shard, intents: Intents, work: Step) {
         id,
         Box::new(move |shard| {
             work(shard);
-            release(shard, id, false);
+            release(shard, id, false, false);
         }),
     );
 }
@@ -260,9 +287,10 @@ fn drain(shard: &mut Shard) {
             break;
         }
         head.get_mut().ran = true;
+        let (id, local) = (*head.key(), head.get().local);
         let steps = std::mem::take(&mut head.get_mut().parked);
         for step in steps {
-            step(shard);
+            run_step(shard, id, local, step);
         }
     }
     shard.sched.draining = false;

@@ -292,7 +292,13 @@ async fn run_across(cx: &Cross, args: Vec<Bytes>, c: Command) -> Result<Vec<u8>,
     match evaluate(c, keys, &sources, parsed.limit, limits) {
         Outcome::Set(result) if c.store => {
             let dest = args[1].clone();
-            let stored = cx.on(cx.shard_of(&dest), move |ctx| store(ctx, &dest, result)).await?;
+            let stored = cx
+                .on(cx.shard_of(&dest), move |ctx| {
+                    let n = store(ctx, &dest, result);
+                    ctx.log_key(&dest);
+                    n
+                })
+                .await?;
             Ok(cx.int(stored))
         }
         outcome => Ok(cx.encode(|r| write_outcome(r, &outcome))),

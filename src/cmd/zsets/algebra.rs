@@ -421,7 +421,9 @@ async fn run_across(cx: &Cross, args: Vec<Bytes>, c: Command) -> Result<Vec<u8>,
             let dest = args[1].clone();
             let stored = cx.on(cx.shard_of(&dest), move |ctx| {
                 let z = to_zset(result, limits(ctx));
-                store(ctx, &dest, z)
+                let n = store(ctx, &dest, z);
+                ctx.log_key(&dest);
+                n
             });
             Ok(cx.int(stored.await?))
         }

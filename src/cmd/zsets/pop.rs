@@ -206,7 +206,10 @@ pub(super) fn zmpop_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
                 let mut buf = Vec::new();
                 let mut reply = Reply::new(&mut buf, proto);
                 match serve_pop(ctx, &key, max, count, PopShape::KeyNested, &mut reply) {
-                    Ok(true) => {}
+                    Ok(true) => {
+                        let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+                        ctx.log_command(&[name, &key, count.to_string().as_bytes()]);
+                    }
                     Ok(false) => reply.null_array(),
                     Err(e) => reply.error(e),
                 }

@@ -189,7 +189,13 @@ pub(super) fn zrangestore_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
             Ok(Ok(z)) => z,
             Ok(Err(e)) | Err(e) => return cx.error(e),
         };
-        match cx.on(cx.shard_of(&dst), move |ctx| store(ctx, &dst, z)).await {
+        let owner = cx.shard_of(&dst);
+        let stored = move |ctx: &mut ShardCtx| {
+            let n = store(ctx, &dst, z);
+            ctx.log_key(&dst);
+            n
+        };
+        match cx.on(owner, stored).await {
             Ok(n) => cx.int(n),
             Err(e) => cx.error(e),
         }
