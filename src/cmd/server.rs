@@ -791,55 +791,6 @@ fn cpu_times() -> (f64, f64) {
     (t(ru.ru_utime), t(ru.ru_stime))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn part(nums: &[u64], errors: &[(&[u8], u64)]) -> Vec<u8> {
-        let mut bytes = (nums.len() as u64).to_le_bytes().to_vec();
-        bytes.extend(nums.iter().flat_map(|n| n.to_le_bytes()));
-        encode_errors(errors.iter().copied(), &mut bytes);
-        bytes
-    }
-
-    #[test]
-    fn parts_sum_integers_and_merge_error_tables() {
-        let mut errors = BTreeMap::new();
-        let a = decode_part(&part(&[1, 2, 3], &[(b"ERR", 2), (b"WRONGTYPE", 1)]), &mut errors);
-        let b = decode_part(&part(&[4, 5, 6], &[(b"ERR", 1), (b"EXECABORT", 1)]), &mut errors);
-        assert_eq!((a, b), (vec![1, 2, 3], vec![4, 5, 6]));
-        let lines = error_lines(errors);
-        assert_eq!(lines, [(b"ERR".to_vec(), 3), (b"EXECABORT".to_vec(), 1), (b"WRONGTYPE".to_vec(), 1)]);
-        // A truncated part gives what it holds.
-        let mut errors = BTreeMap::new();
-        let raw = part(&[7, 8], &[(b"ERR", 1)]);
-        assert_eq!(decode_part(&raw[..raw.len() - 1], &mut errors), [7, 8]);
-        assert!(errors.is_empty());
-    }
-
-    #[test]
-    fn error_tables_past_the_limit_show_disabled() {
-        let many: BTreeMap<Vec<u8>, u64> =
-            (0..=ErrorStats::LIMIT).map(|i| (format!("E{}", i).into_bytes(), 1)).collect();
-        assert_eq!(error_lines(many), [(ErrorStats::DISABLED.to_vec(), 1)]);
-        let one_disabled = BTreeMap::from([(b"ERR".to_vec(), 4), (ErrorStats::DISABLED.to_vec(), 1)]);
-        assert_eq!(error_lines(one_disabled), [(ErrorStats::DISABLED.to_vec(), 1)]);
-    }
-
-    #[test]
-    fn unsafe_info_characters_become_underscores() {
-        assert_eq!(safe_info_string(b"A:B#C"), "A_B_C");
-        assert_eq!(safe_info_string(b"WRONGTYPE"), "WRONGTYPE");
-    }
-
-    #[test]
-    fn listener_line() {
-        let bind = ["*".to_string(), "-::*".to_string()];
-        assert_eq!(listener(&bind, 6379), "name=tcp,bind=*,bind=-::*,port=6379");
-        assert_eq!(listener(&[], 7000), "name=tcp,port=7000");
-    }
-}
-
 /// INFO's persistence section: Redis's fields (no fork, so every
 /// copy-on-write size is 0), then shardis's per-shard log sizes.
 fn persistence_section(out: &mut String, shared: &Shared, config: &Config, sum: &[u64], log_sizes: &[u64]) {
@@ -901,5 +852,54 @@ fn persistence_section(out: &mut String, shared: &Shared, config: &Config, sum: 
     line(out, "snapshot_epoch", &g.epoch.load(relaxed));
     for (i, size) in log_sizes.iter().enumerate() {
         line(out, &format!("aof_shard{}_size", i), size);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(nums: &[u64], errors: &[(&[u8], u64)]) -> Vec<u8> {
+        let mut bytes = (nums.len() as u64).to_le_bytes().to_vec();
+        bytes.extend(nums.iter().flat_map(|n| n.to_le_bytes()));
+        encode_errors(errors.iter().copied(), &mut bytes);
+        bytes
+    }
+
+    #[test]
+    fn parts_sum_integers_and_merge_error_tables() {
+        let mut errors = BTreeMap::new();
+        let a = decode_part(&part(&[1, 2, 3], &[(b"ERR", 2), (b"WRONGTYPE", 1)]), &mut errors);
+        let b = decode_part(&part(&[4, 5, 6], &[(b"ERR", 1), (b"EXECABORT", 1)]), &mut errors);
+        assert_eq!((a, b), (vec![1, 2, 3], vec![4, 5, 6]));
+        let lines = error_lines(errors);
+        assert_eq!(lines, [(b"ERR".to_vec(), 3), (b"EXECABORT".to_vec(), 1), (b"WRONGTYPE".to_vec(), 1)]);
+        // A truncated part gives what it holds.
+        let mut errors = BTreeMap::new();
+        let raw = part(&[7, 8], &[(b"ERR", 1)]);
+        assert_eq!(decode_part(&raw[..raw.len() - 1], &mut errors), [7, 8]);
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn error_tables_past_the_limit_show_disabled() {
+        let many: BTreeMap<Vec<u8>, u64> =
+            (0..=ErrorStats::LIMIT).map(|i| (format!("E{}", i).into_bytes(), 1)).collect();
+        assert_eq!(error_lines(many), [(ErrorStats::DISABLED.to_vec(), 1)]);
+        let one_disabled = BTreeMap::from([(b"ERR".to_vec(), 4), (ErrorStats::DISABLED.to_vec(), 1)]);
+        assert_eq!(error_lines(one_disabled), [(ErrorStats::DISABLED.to_vec(), 1)]);
+    }
+
+    #[test]
+    fn unsafe_info_characters_become_underscores() {
+        assert_eq!(safe_info_string(b"A:B#C"), "A_B_C");
+        assert_eq!(safe_info_string(b"WRONGTYPE"), "WRONGTYPE");
+    }
+
+    #[test]
+    fn listener_line() {
+        let bind = ["*".to_string(), "-::*".to_string()];
+        assert_eq!(listener(&bind, 6379), "name=tcp,bind=*,bind=-::*,port=6379");
+        assert_eq!(listener(&[], 7000), "name=tcp,port=7000");
     }
 }

@@ -748,11 +748,10 @@ fn msetnx_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
             Ok(_) => {
                 let sets = by_shard.into_iter().map(|(shard, pairs)| {
                     cx.on(shard, move |ctx| {
-                        let set = set_pairs(ctx, &pairs);
+                        set_pairs(ctx, &pairs);
                         for pair in pairs.chunks_exact(2) {
                             ctx.log_key(&pair[0]);
                         }
-                        set
                     })
                 });
                 if let Err(e) = join_all(sets).await.into_iter().collect::<Result<Vec<()>, _>>() {

@@ -102,7 +102,11 @@ pub fn plan(config: &Config, shards: usize) -> Result<Plan, String> {
         plan.next_epoch = plan.next_epoch.max(snaps.iter().chain(&logs).max().map_or(0, |e| e + 1));
         let snapshot = match plan.epoch {
             0 => None,
-            e if snaps.contains(&e) => Some(super::snapshot_path(&sdir, e)),
+            e if snaps.contains(&e) => {
+                let path = super::snapshot_path(&sdir, e);
+                check_snapshot(&path)?;
+                Some(path)
+            }
             e => {
                 return Err(format!("the MANIFEST names epoch {} but {} has no snapshot-{}.snap", e, sdir.display(), e))
             }
@@ -207,6 +211,33 @@ fn note_frame(payload: &[u8], plan: &mut Plan, ends: &mut HashMap<TxId, (u32, u3
         _ => return Err(format!("unexpected record kind {} in a log", kind)),
     }
     Ok(())
+}
+
+/// Checks a snapshot's frames (lengths, checksums, the end frame) before
+/// anything loads, so a damaged one stops the start with its file and offset.
+fn check_snapshot(path: &Path) -> Result<(), String> {
+    let buf = std::fs::read(path).map_err(|e| format!("reading {}: {}", path.display(), e))?;
+    let corrupt = |offset: usize, why: &str| {
+        format!(
+            "{} is corrupt at offset {}: {}; refusing to start (restore it from a backup)",
+            path.display(),
+            offset,
+            why
+        )
+    };
+    let mut frames = Frames::new(&buf);
+    let mut last = None;
+    loop {
+        match frames.next_frame() {
+            Next::Frame { offset, payload } => last = Some((offset, payload[0])),
+            Next::End => break,
+            Next::Damaged { offset, .. } => return Err(corrupt(offset, "bad record (length or checksum)")),
+        }
+    }
+    match last {
+        Some((_, kind)) if Kind::of(kind) == Some(Kind::SnapshotEnd) => Ok(()),
+        _ => Err(corrupt(buf.len(), "the file ends before its end record")),
+    }
 }
 
 /// `shardis --repair-log FILE`: cuts the log at its first bad frame.
@@ -434,6 +465,9 @@ fn replay_command(shard: &mut Shard, db: usize, now: u64, args: &[Bytes], scratc
     Ok(())
 }
 
+/// A key on its way to its new shard: db, key, entry.
+type Moved = (usize, Box<[u8]>, Entry);
+
 /// Keys moved to another shard per message.
 const ROUTE_BATCH: usize = 1024;
 
@@ -443,7 +477,7 @@ async fn route(core: &Rc<Core>, mut scratch: Shard) -> Result<u64, String> {
     let shards = core.shared.shards;
     let now = unix_ms();
     let mut kept = 0u64;
-    let mut outgoing: Vec<Vec<(usize, Box<[u8]>, Entry)>> = (0..shards).map(|_| Vec::new()).collect();
+    let mut outgoing: Vec<Vec<Moved>> = (0..shards).map(|_| Vec::new()).collect();
     let mut acks = Vec::new();
     for db in 0..scratch.dbs.len() {
         let table = scratch.dbs[db].clear();
@@ -475,11 +509,7 @@ async fn route(core: &Rc<Core>, mut scratch: Shard) -> Result<u64, String> {
     Ok(kept)
 }
 
-async fn send_keys(
-    core: &Rc<Core>,
-    owner: usize,
-    keys: Vec<(usize, Box<[u8]>, Entry)>,
-) -> Result<oneshot::Receiver<()>, String> {
+async fn send_keys(core: &Rc<Core>, owner: usize, keys: Vec<Moved>) -> Result<oneshot::Receiver<()>, String> {
     let (done, rx) = oneshot::channel();
     let run: crate::tx::sched::Step = Box::new(move |shard| {
         for (db, key, entry) in keys {

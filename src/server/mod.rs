@@ -395,6 +395,7 @@ async fn load(core: Rc<Core>, plan: Arc<crate::persist::recover::Plan>) {
         Ok(keys) => keys,
         Err(e) => {
             error!("Loading failed, refusing to start: {}", e);
+            eprintln!("shardis: loading failed, refusing to start: {}", e);
             std::process::exit(1);
         }
     };
