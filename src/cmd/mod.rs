@@ -53,6 +53,8 @@ pub mod flag {
     pub const NO_MULTI: u32 = 1 << 15;
     pub const ALLOW_BUSY: u32 = 1 << 16;
     pub const MOVABLEKEYS: u32 = 1 << 17;
+    /// Refused while the data loads asynchronously (replication); shown only.
+    pub const NO_ASYNC_LOADING: u32 = 1 << 18;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -70,6 +72,7 @@ pub mod flag {
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
         (MOVABLEKEYS, "movablekeys"),

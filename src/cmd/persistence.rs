@@ -27,7 +27,7 @@ pub static COMMANDS: &[Command] = &[
     command(
         "save",
         1,
-        ADMIN | NOSCRIPT | NO_MULTI,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
         ADMIN_ACL,
         (0, 0, 0),
         Exec::Server(save),
@@ -39,7 +39,7 @@ pub static COMMANDS: &[Command] = &[
     command(
         "bgsave",
         -1,
-        ADMIN | NOSCRIPT,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
         ADMIN_ACL,
         (0, 0, 0),
         Exec::Server(bgsave),
@@ -51,7 +51,7 @@ pub static COMMANDS: &[Command] = &[
     command(
         "bgrewriteaof",
         1,
-        ADMIN | NOSCRIPT,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
         ADMIN_ACL,
         (0, 0, 0),
         Exec::Server(bgrewriteaof),
