@@ -65,6 +65,7 @@ both! {
     save_commands_and_info_fields / redis_save_commands_and_info_fields;
     full_disk_gives_misconf_until_space_is_back / redis_full_disk_gives_misconf_until_space_is_back;
     clients_see_loading_during_load / redis_clients_see_loading_during_load;
+    appendonly_turned_on_at_runtime / redis_appendonly_turned_on_at_runtime;
 }
 
 /// The dbs the dataset uses.
@@ -216,6 +217,24 @@ fn fresh_dir() -> tempfile::TempDir {
 
 mod scenario {
     use super::*;
+
+    /// CONFIG SET appendonly yes on a server that ran without a log: it
+    /// writes a snapshot the log starts from, and from then on every write
+    /// survives kill -9.
+    pub fn appendonly_turned_on_at_runtime(target: Target) {
+        let dir = fresh_dir();
+        let off = Opts { appendonly: false, ..Opts::default() };
+        let node = target.start(dir.path(), &off);
+        let mut c = node.client();
+        write_dataset(&mut c);
+        c.ok(&["CONFIG", "SET", "appendonly", "yes"]);
+        node.wait_info("aof_rewrites", "1", Duration::from_secs(30));
+        node.wait_background_idle();
+        write_more(&mut c);
+        let before = dump(&mut c, DBS);
+        let node = node.restart_with(&Opts::default());
+        assert_same(&before, &dump(&mut node.client(), DBS), "appendonly turned on, then kill -9");
+    }
 
     /// Test 1: the whole dataset survives kill -9 under `appendfsync
     /// always`, exactly (values, types, expiries as absolute deadlines).

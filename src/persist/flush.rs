@@ -99,7 +99,14 @@ async fn wait_for_work(core: &Rc<Core>, unsynced: bool, last_sync: Instant) -> F
         let policy = {
             let mut shard = core.shard.borrow_mut();
             let shard = &mut *shard;
-            let policy = shard.config.refresh(&shard.shared).appendfsync;
+            let config = shard.config.refresh(&shard.shared);
+            let policy = config.appendfsync;
+            // CONFIG SET appendonly no stops logging at once; turning it on
+            // waits for a snapshot's cut (see `snapshot::cron`).
+            if !config.appendonly && shard.persist.log.enabled {
+                shard.persist.log.enabled = false;
+                shard.shared.persist.logging.store(false, std::sync::atomic::Ordering::Release);
+            }
             shard.persist.log.policy = policy;
             policy
         };

@@ -58,6 +58,8 @@ impl Persist {
 /// LASTSAVE, MISCONF, LOADING).
 #[derive(Default)]
 pub struct Global {
+    /// Writes are being logged (`appendonly` as it took effect).
+    pub logging: AtomicBool,
     /// Shards still loading their data: commands get `-LOADING` meanwhile.
     pub loading: AtomicUsize,
     /// Shards whose log cannot be written: writes get `-MISCONF`.

@@ -269,17 +269,18 @@ const SLICE: usize = 256;
 /// Loads shard `core.id`'s part of `plan` (see the module docs).
 pub async fn load(core: &Rc<Core>, plan: Arc<Plan>) -> Result<u64, String> {
     let started = Instant::now();
-    let mut keys = 0;
     for source in plan.sources_of(core.id) {
         if plan.resharding() {
             let mut scratch = Shard::new(core.id, core.shared.clone());
             load_source(core, &mut Target::Scratch(&mut scratch), source, &plan).await?;
-            keys += route(core, scratch).await?;
+            route(core, scratch).await?;
         } else {
-            keys += load_source(core, &mut Target::Own, source, &plan).await?;
+            load_source(core, &mut Target::Own, source, &plan).await?;
         }
     }
     let mut shard = core.shard.borrow_mut();
+    // Keys routed here by other shards may still arrive: this counts ours.
+    let keys: u64 = shard.dbs.iter().map(|d| d.len() as u64).sum();
     shard.stats = crate::shard::Stats::new(registry().len());
     for db in shard.dbs.iter_mut() {
         db.expired = 0;
@@ -304,15 +305,14 @@ impl Target<'_> {
     }
 }
 
-async fn load_source(core: &Rc<Core>, target: &mut Target<'_>, source: &Source, plan: &Plan) -> Result<u64, String> {
-    let mut keys = 0;
+async fn load_source(core: &Rc<Core>, target: &mut Target<'_>, source: &Source, plan: &Plan) -> Result<(), String> {
     if let Some(path) = &source.snapshot {
-        keys += load_snapshot(core, target, path).await?;
+        load_snapshot(core, target, path).await?;
     }
     for path in &source.logs {
         replay_log(core, target, path, plan).await?;
     }
-    Ok(keys)
+    Ok(())
 }
 
 async fn load_snapshot(core: &Rc<Core>, target: &mut Target<'_>, path: &Path) -> Result<u64, String> {
@@ -474,6 +474,8 @@ const ROUTE_BATCH: usize = 1024;
 /// Sends every key of `scratch` to the shard its slot maps to now; returns
 /// the keys kept here.
 async fn route(core: &Rc<Core>, mut scratch: Shard) -> Result<u64, String> {
+    // The scratch keyspace never logs (its writes are already on disk).
+    scratch.persist.log.enabled = false;
     let shards = core.shared.shards;
     let now = unix_ms();
     let mut kept = 0u64;

@@ -96,6 +96,9 @@ async fn take_locked(core: &Rc<Core>) -> Result<u64, String> {
     let cuts = all.iter().map(|&s| {
         tx.step(s, false, move |shard: &mut Shard| {
             shard.persist.log.rotate(epoch);
+            // The log starts (CONFIG SET appendonly yes) at a cut: the new
+            // segment holds exactly the writes after this snapshot.
+            shard.persist.log.enabled = shard.config.refresh(&shard.shared).appendonly;
             for (i, db) in shard.dbs.iter_mut().enumerate() {
                 db.start_snapshot(i, now);
             }
@@ -106,6 +109,7 @@ async fn take_locked(core: &Rc<Core>) -> Result<u64, String> {
     let cut: Result<Vec<()>, _> = futures::future::join_all(cuts).await.into_iter().collect();
     tx.release(false).await;
     cut?;
+    core.shared.persist.logging.store(core.shared.config().appendonly, Ordering::Release);
 
     // 2. Every shard writes its part.
     let parts = all.iter().map(|&s| on_shard(core, s, move |core| async move { write_part(&core, epoch).await }));
@@ -393,6 +397,11 @@ pub async fn cron(core: Rc<Core>) {
             continue;
         }
         let config = core.shared.config();
+        if config.appendonly && !global.logging.load(Ordering::Acquire) {
+            info!("appendonly turned on: writing a snapshot the log starts from");
+            let _ = take(&core, Reason::Rewrite).await;
+            continue;
+        }
         let (changes, log_bytes) = match totals(&core).await {
             Ok(t) => t,
             Err(_) => return,

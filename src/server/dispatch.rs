@@ -220,7 +220,12 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
         }
         let instead = shard.persist.log.rewrite.take();
         if cmd.has(flag::WRITE) && out.buf.get(before) != Some(&b'-') {
-            shard.persist.log.command(now, c.db as usize, instead.as_deref().unwrap_or(args));
+            let logged = instead.as_deref().unwrap_or(args);
+            shard.persist.log.command(now, c.db as usize, logged);
+            // Redis counts a change per key written (MSET of 3 keys is 3).
+            if logged.len() > 3 {
+                shard.persist.log.changes += cmd.key_positions(logged).count().saturating_sub(1) as u64;
+            }
         }
         if !watched.is_empty() {
             let reply = &out.buf[before..];

@@ -117,6 +117,7 @@ pub fn run(config: Config) -> Result<(), StartError> {
     let (control_tx, control_rx) = mpsc::channel();
     let shared = Arc::new(Shared::new(config.clone(), shards, control_tx));
     crate::persist::recover::note_plan(&shared, &plan);
+    shared.persist.logging.store(config.appendonly, Ordering::Release);
     shared.persist.loading.store(shards + plan.resharding() as usize, Ordering::Release);
     let plan = Arc::new(plan);
     watch_signals(shared.clone());

@@ -607,6 +607,78 @@ mod tests {
         }
     }
 
+    /// The saved entries of a snapshot, decoded: key → (db, value, expiry).
+    fn collect(db: &mut Db, saved: &mut std::collections::BTreeMap<Vec<u8>, (u32, Entry)>) {
+        let limits = crate::types::Limits::from_config(&crate::config::Config::default());
+        db.take_saved(|n, count, bytes| {
+            let mut r = crate::persist::codec::Reader::new(bytes);
+            for _ in 0..count {
+                let (k, e) = crate::persist::codec::read_entry(&mut r, limits).unwrap();
+                assert!(saved.insert(k.clone(), (n, e)).is_none(), "{:?} saved twice", String::from_utf8_lossy(&k));
+            }
+            assert!(r.is_empty());
+        });
+    }
+
+    #[test]
+    fn a_snapshot_holds_the_table_as_it_was_at_the_cut_whatever_changes_meanwhile() {
+        let mut db = Db::default();
+        let mut expected = std::collections::BTreeMap::new();
+        for i in 0..3000 {
+            let key = format!("k{i}");
+            let ttl = (i % 7 == 0).then_some(1_000_000);
+            db.insert(key.as_bytes(), Entry::with_expiry(val(&format!("v{i}")), ttl));
+            expected.insert(key.into_bytes(), (4u32, Entry::with_expiry(val(&format!("v{i}")), ttl)));
+        }
+        // Keys already expired at the cut are not part of it.
+        db.insert(b"gone", Entry::with_expiry(val("x"), Some(50)));
+        db.start_snapshot(4, 100);
+        let mut saved = std::collections::BTreeMap::new();
+        let mut r = rng(11);
+        let mut round = 0;
+        loop {
+            let done = db.snapshot_step(13);
+            for _ in 0..6 {
+                let key = format!("k{}", r() % 3000);
+                match r() % 5 {
+                    0 => db.insert(key.as_bytes(), Entry::new(val("overwritten"))),
+                    1 => drop(db.remove(key.as_bytes(), 100)),
+                    2 => db.insert(format!("new{}", r()).as_bytes(), Entry::new(val("new"))),
+                    3 => {
+                        if let Some(e) = db.get(key.as_bytes(), 100) {
+                            e.value = val("changed in place");
+                        }
+                    }
+                    _ => drop(db.set_expiry(key.as_bytes(), Some(5), 100)),
+                }
+            }
+            // A FLUSHDB in the middle of the walk, then new keys.
+            round += 1;
+            if round == 40 {
+                crate::shard::lazyfree::free_db(db.clear());
+                db.insert(b"after-flush", Entry::new(val("new")));
+            }
+            collect(&mut db, &mut saved);
+            if done {
+                break;
+            }
+        }
+        db.end_snapshot();
+        assert_eq!(saved.len(), expected.len());
+        for (k, (n, e)) in &expected {
+            let (sn, se) = &saved[k];
+            assert_eq!((sn, &se.value, se.expire_at), (n, &e.value, e.expire_at), "{}", String::from_utf8_lossy(k));
+        }
+        // The next snapshot sees the table as it is now, every entry once.
+        let now_keys = db.live(100).count();
+        db.start_snapshot(0, 100);
+        let mut again = std::collections::BTreeMap::new();
+        while !db.snapshot_step(100) {}
+        collect(&mut db, &mut again);
+        db.end_snapshot();
+        assert_eq!(again.len(), now_keys);
+    }
+
     #[test]
     fn random_key_skips_and_deletes_expired() {
         let mut db = Db::default();
