@@ -58,8 +58,10 @@ pub const MANIFEST_MAGIC: &[u8] = b"SHARDIS-MANIFEST";
 /// Bytes of a frame's length and checksum.
 pub const FRAME_HEADER: usize = 8;
 
-/// The largest frame a reader accepts: anything claiming more is damage.
-pub const MAX_FRAME: usize = 1 << 30;
+/// The largest frame: its length is a u32. A frame holds what one shard
+/// appended between two flushes, so only a single command with arguments
+/// near 4 GiB (a raised `proto-max-bulk-len`) could reach it.
+pub const MAX_FRAME: usize = u32::MAX as usize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]

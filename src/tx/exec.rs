@@ -322,7 +322,10 @@ async fn run_local(
         }
         let mut out = BatchOutput::default();
         dispatch::execute(s, &batch, &mut out);
-        let _ = tx.send(Some(out));
+        // With `appendfsync always` the answer waits for the log.
+        s.persist.log.when_durable(Box::new(move || {
+            let _ = tx.send(Some(out));
+        }));
     });
     if core.send(shard, ShardRequest::Job { intents: Some(intents), run }).await.is_err() {
         return error(t.proto, UNAVAILABLE);
