@@ -195,15 +195,28 @@ impl ShardLog {
     /// Runs `then` once everything appended so far is durable: at once
     /// unless `appendfsync always` has bytes not yet synced.
     pub fn when_durable(&mut self, then: Waiter) {
-        if self.policy != FsyncPolicy::Always || self.appended == self.durable {
+        self.when_durable_since(0, then)
+    }
+
+    /// [`ShardLog::when_durable`] for work that appended nothing after
+    /// [`ShardLog::mark`] `since` runs at once: a read does not wait for
+    /// other clients' writes (nor for a disk that refuses them).
+    pub fn when_durable_since(&mut self, since: u64, then: Waiter) {
+        if !self.must_wait_since(since) {
             return then();
         }
         self.waiters.push_back((self.appended, then));
     }
 
-    /// Whether replies must wait for a sync now (see [`ShardLog::when_durable`]).
-    pub fn must_wait(&self) -> bool {
-        self.policy == FsyncPolicy::Always && self.appended > self.durable
+    /// Where the log stands: compare with a later mark to see whether some
+    /// work appended anything.
+    pub fn mark(&self) -> u64 {
+        self.appended
+    }
+
+    /// Whether replies of work that began at `since` must wait for a sync.
+    pub fn must_wait_since(&self, since: u64) -> bool {
+        self.policy == FsyncPolicy::Always && self.appended > self.durable && self.appended > since
     }
 
     pub fn has_pending(&self) -> bool {
@@ -341,6 +354,18 @@ mod tests {
     }
 
     #[test]
+    fn reads_do_not_wait_for_other_writes() {
+        let mut log = ShardLog::new(true, FsyncPolicy::Always, 0);
+        log.command(1, 0, &args(&["SET", "a", "1"]));
+        let mark = log.mark();
+        let ran = Rc::new(Cell::new(false));
+        let r = ran.clone();
+        log.when_durable_since(mark, Box::new(move || r.set(true)));
+        assert!(ran.get(), "appended nothing since its mark: no wait");
+        assert!(log.must_wait_since(0));
+    }
+
+    #[test]
     fn unwritten_bytes_go_back_in_front() {
         let mut log = ShardLog::new(true, FsyncPolicy::Everysec, 0);
         log.command(1, 0, &args(&["SET", "a", "1"]));
@@ -359,7 +384,7 @@ mod tests {
         let mut log = ShardLog::new(false, FsyncPolicy::Always, 0);
         log.command(1, 0, &args(&["SET", "a", "1"]));
         assert!(!log.has_pending());
-        assert!(!log.must_wait());
+        assert!(!log.must_wait_since(0));
         assert_eq!(log.changes, 1);
     }
 }

@@ -148,16 +148,18 @@ pub fn run_batch(shard: &mut Shard, batch: ShardBatch, done: BatchDone) {
         if shard.sched.locks().conflicts_with(&intents) {
             let work = Box::new(move |shard: &mut Shard| {
                 let mut out = BatchOutput::default();
+                let mark = shard.persist.log.mark();
                 execute(shard, &batch, &mut out);
-                shard.persist.log.when_durable(Box::new(move || done(out)));
+                shard.persist.log.when_durable_since(mark, Box::new(move || done(out)));
             });
             return sched::run_after_locks(shard, intents, work);
         }
     }
     let mut out = BatchOutput::default();
+    let mark = shard.persist.log.mark();
     execute(shard, &batch, &mut out);
-    // With `appendfsync always` the replies wait for the log.
-    shard.persist.log.when_durable(Box::new(move || done(out)));
+    // With `appendfsync always` the replies of writes wait for the log.
+    shard.persist.log.when_durable_since(mark, Box::new(move || done(out)));
 }
 
 /// What the commands of a batch touch, for the transaction locks.
@@ -472,9 +474,10 @@ impl Pipeline {
         if !self.batches[home].cmds.is_empty() {
             let mut shard = core.shard.borrow_mut();
             if shard.sched.is_idle() {
+                let mark = shard.persist.log.mark();
                 execute(&mut shard, &self.batches[home], &mut self.outputs[home]);
                 self.batches[home].clear();
-                if shard.persist.log.must_wait() {
+                if shard.persist.log.must_wait_since(mark) {
                     let (tx, rx) = oneshot::channel::<()>();
                     shard.persist.log.when_durable(Box::new(move || {
                         let _ = tx.send(());

@@ -321,11 +321,15 @@ async fn run_local(
             return;
         }
         let mut out = BatchOutput::default();
+        let mark = s.persist.log.mark();
         dispatch::execute(s, &batch, &mut out);
         // With `appendfsync always` the answer waits for the log.
-        s.persist.log.when_durable(Box::new(move || {
-            let _ = tx.send(Some(out));
-        }));
+        s.persist.log.when_durable_since(
+            mark,
+            Box::new(move || {
+                let _ = tx.send(Some(out));
+            }),
+        );
     });
     if core.send(shard, ShardRequest::Job { intents: Some(intents), run }).await.is_err() {
         return error(t.proto, UNAVAILABLE);
