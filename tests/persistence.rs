@@ -689,6 +689,61 @@ fn shardis_snapshot_loads_with_other_shard_count() {
     assert_same(&before, &dump(&mut node.client(), DBS), "SAVE and more writes with 2 shards, loaded with 3");
 }
 
+/// Under `always` a full disk holds back the reply of a write already
+/// applied (it is not on disk: not acknowledged) until space is back, while
+/// reads answer and new writes get -MISCONF; the held write then answers OK
+/// and survives kill -9.
+#[test]
+fn shardis_full_disk_under_always_holds_writes_until_space_is_back() {
+    let Some(mount) = SmallDisk::mount() else { return };
+    let node = Target::Shardis.start(mount.path(), &Opts::default().fsync("always"));
+    let written = write_numbered_keys(&node, "kept:", 20);
+    let filler = mount.path().join("filler");
+    fill_disk(&filler);
+    // Writes until one is held (no reply within a second) or refused.
+    let held = {
+        let mut writer = node.client();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let port_client = node.client();
+        let handle = thread::spawn(move || {
+            let mut c = port_client;
+            for i in 0.. {
+                let key = format!("held:{}", i);
+                let reply = c.cmd(&["SET", &key, &"x".repeat(4000)]);
+                let refused = matches!(reply, Reply::Error(_));
+                if tx.send((key, reply)).is_err() || refused {
+                    break;
+                }
+            }
+        });
+        let mut last_ok = None;
+        let held = loop {
+            match rx.recv_timeout(Duration::from_secs(3)) {
+                Ok((key, r)) if r == Reply::ok() => last_ok = Some(key),
+                Ok((key, r)) => panic!("{} refused before any write was held: {:?}", key, r),
+                Err(_) => break last_ok.map_or(0, |k: String| k[5..].parse::<usize>().unwrap() + 1),
+            }
+        };
+        let (first, value) = &written[0];
+        writer.expect(&["GET", first], Reply::bulk(value.as_bytes()));
+        assert!(writer.cmd(&["SET", "another", "x"]).is_error_starting("MISCONF "));
+        std::fs::remove_file(&filler).unwrap();
+        let (key, reply) = rx.recv_timeout(Duration::from_secs(10)).expect("the held write answers once space is back");
+        assert_eq!((key.as_str(), reply), (format!("held:{}", held).as_str(), Reply::ok()));
+        drop(rx);
+        let _ = handle.join();
+        format!("held:{}", held)
+    };
+    let node = node.restart();
+    let mut c = node.client();
+    assert_eq!(c.get(&held), Some("x".repeat(4000).into_bytes()), "the held write after kill -9");
+    for (key, value) in &written {
+        assert_eq!(c.get(key), Some(value.as_bytes().to_vec()), "{}", key);
+    }
+    drop(node);
+    drop(mount);
+}
+
 /// Test 6: garbage after the last record is a torn tail too: cut, with a
 /// warning, every record before it loaded.
 #[test]
