@@ -306,6 +306,11 @@ fn config_set(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
 
 fn config_resetstat(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
     ctx.shard.stats.reset();
+    // Server-wide counters, reset by shard 0 for all (Redis's resetServerStats).
+    if ctx.shard.id == 0 {
+        crate::shard::lazyfree::reset_stats();
+        ctx.shard.shared.persist.saves.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
     reply.ok();
 }
 
@@ -805,7 +810,7 @@ fn persistence_section(out: &mut String, shared: &Shared, config: &Config, sum: 
     let bgsaving = saving && !rewriting;
     let running_secs = |on: bool| if on { now.saturating_sub(g.save_started.load(relaxed)) as i64 } else { -1 };
     let saves = g.saves.load(relaxed);
-    let last_secs = if saves > 0 { g.last_save_secs.load(relaxed) as i64 } else { -1 };
+    let last_secs = g.last_save_secs.load(relaxed) as i64 - 1;
     let status = |failed: bool| if failed { "err" } else { "ok" };
     line(out, "loading", &(g.is_loading() as u8));
     line(out, "async_loading", &0);

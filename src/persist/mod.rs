@@ -74,7 +74,7 @@ pub struct Global {
     /// `stop-writes-on-bgsave-error`, writes get `-MISCONF` until one succeeds.
     pub last_save_failed: AtomicBool,
     /// Unix seconds: of the last successful snapshot, of the start of the
-    /// one in progress; how long the last one took.
+    /// one in progress; how long the last one took, plus one (0: none yet).
     pub last_save: AtomicU64,
     pub save_started: AtomicU64,
     pub last_save_secs: AtomicU64,

@@ -66,7 +66,7 @@ pub async fn take(core: &Rc<Core>, reason: Reason) -> Result<(), String> {
     let started = Instant::now();
     let result = take_locked(core).await;
     let secs = started.elapsed().as_secs();
-    global.last_save_secs.store(secs, Ordering::Relaxed);
+    global.last_save_secs.store(secs + 1, Ordering::Relaxed);
     match &result {
         Ok(epoch) => {
             global.last_save.store(unix_ms() / 1000, Ordering::Relaxed);

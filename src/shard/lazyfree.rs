@@ -82,6 +82,11 @@ pub fn freed() -> u64 {
     FREED.load(Ordering::Relaxed)
 }
 
+/// CONFIG RESETSTAT: `lazyfreed_objects` starts again from 0.
+pub fn reset_stats() {
+    FREED.store(0, Ordering::Relaxed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
