@@ -216,9 +216,11 @@ pub fn schedule(shard: &mut Shard, id: TxId, intents: Intents, end: Option<u32>)
 /// Runs a step of transaction `id` with what it logs tagged as that
 /// transaction's (a local one's entries are plain).
 fn run_step(shard: &mut Shard, id: TxId, local: bool, step: Step) {
-    shard.persist.log.tx = if local { 0 } else { id };
+    // Steps nest (a release inside a step runs the next transaction's
+    // parked steps): the outer step's tag comes back after.
+    let outer = std::mem::replace(&mut shard.persist.log.tx, if local { 0 } else { id });
     step(shard);
-    shard.persist.log.tx = 0;
+    shard.persist.log.tx = outer;
 }
 
 /// Runs `step` of transaction `id` now if its turn has come, else parks it
