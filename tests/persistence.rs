@@ -66,6 +66,7 @@ both! {
     full_disk_gives_misconf_until_space_is_back / redis_full_disk_gives_misconf_until_space_is_back;
     clients_see_loading_during_load / redis_clients_see_loading_during_load;
     appendonly_turned_on_at_runtime / redis_appendonly_turned_on_at_runtime;
+    transactions_stay_whole_through_kill9 / redis_transactions_stay_whole_through_kill9;
 }
 
 /// The dbs the dataset uses.
@@ -217,6 +218,92 @@ fn fresh_dir() -> tempfile::TempDir {
 
 mod scenario {
     use super::*;
+
+    /// Cross-shard transactions under load, kill -9 at a random moment:
+    /// after the restart each one is there whole or not at all. Transfers
+    /// (MULTI/DECRBY/INCRBY/EXEC between accounts on different shards) keep
+    /// the total; pairs (one MSET of two keys on different shards, the same
+    /// value) stay equal.
+    pub fn transactions_stay_whole_through_kill9(target: Target) {
+        const ACCOUNTS: usize = 16;
+        const START: i64 = 1_000;
+        let dir = fresh_dir();
+        let mut node = target.start(dir.path(), &Opts::default());
+        let mut c = node.client();
+        for a in 0..ACCOUNTS {
+            c.ok(&["SET", &format!("acct:{}", a), &START.to_string()]);
+        }
+        let seed = unix_now_ms();
+        let kill_after = Duration::from_millis(300 + Rng::new(seed).below(500) as u64);
+        eprintln!("seed {}: kill -9 after {:?}", seed, kill_after);
+        let stop = Arc::new(AtomicBool::new(false));
+        let shards = node.shards();
+        // Account pairs and key pairs that live on different shards.
+        let accounts: Vec<String> = (0..ACCOUNTS).map(|a| format!("acct:{}", a)).collect();
+        let cross: Vec<(String, String)> = accounts
+            .iter()
+            .flat_map(|a| accounts.iter().map(move |b| (a.clone(), b.clone())))
+            .filter(|(a, b)| shards == 1 || node.shard_of(a) != node.shard_of(b))
+            .collect();
+        assert!(!cross.is_empty());
+        let pair_keys: Vec<(String, String)> = (0..64)
+            .map(|i| {
+                let a = format!("pair:{}:a", i);
+                let b = (0..)
+                    .map(|j| format!("pair:{}:b{}", i, j))
+                    .find(|b| shards == 1 || node.shard_of(b) != node.shard_of(&a));
+                (a, b.unwrap())
+            })
+            .collect();
+        let writers: Vec<_> = (0..6)
+            .map(|w| {
+                let (port, stop, cross, pair_keys) = (node.port, stop.clone(), cross.clone(), pair_keys.clone());
+                thread::spawn(move || {
+                    let mut done = 0;
+                    let Ok(mut c) = Client::connect(port) else { return done };
+                    let mut rng = Rng::new(seed + w as u64);
+                    while !stop.load(SeqCst) {
+                        let ok = if w % 2 == 0 {
+                            let (from, to) = &cross[rng.below(cross.len())];
+                            let amount = (1 + rng.below(50)).to_string();
+                            [
+                                &[b"MULTI".as_slice()][..],
+                                &[b"DECRBY", from.as_bytes(), amount.as_bytes()],
+                                &[b"INCRBY", to.as_bytes(), amount.as_bytes()],
+                                &[b"EXEC"],
+                            ]
+                            .iter()
+                            .all(|cmd| c.call(cmd).is_ok())
+                        } else {
+                            let (a, b) = &pair_keys[rng.below(pair_keys.len())];
+                            let v = rng.below(1_000_000).to_string();
+                            c.call(&[b"MSET", a.as_bytes(), v.as_bytes(), b.as_bytes(), v.as_bytes()]).is_ok()
+                        };
+                        if !ok {
+                            break;
+                        }
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        thread::sleep(kill_after);
+        node.kill9();
+        stop.store(true, SeqCst);
+        let done: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+        eprintln!("{} transactions acknowledged before kill -9", done);
+        assert!(done > 0);
+        let node = node.restart();
+        let mut c = node.client();
+        let balance =
+            |c: &mut Client, a: &str| -> i64 { String::from_utf8(c.get(a).unwrap()).unwrap().parse().unwrap() };
+        let total: i64 = accounts.iter().map(|a| balance(&mut c, a)).sum();
+        assert_eq!(total, START * ACCOUNTS as i64, "money appeared or vanished: a transfer was half replayed");
+        for (a, b) in &pair_keys {
+            assert_eq!(c.get(a), c.get(b), "{} and {} were set together", a, b);
+        }
+    }
 
     /// CONFIG SET appendonly yes on a server that ran without a log: it
     /// writes a snapshot the log starts from, and from then on every write
