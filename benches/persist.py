@@ -28,6 +28,7 @@ temporary directory (same filesystem) for both:
         [--rounds 3] [--requests 100000] [--clients 50] [--pipelines 1,16]
         [--keyspace 100000] [--shards N] [--rate 2000] [--idle 5]
         [--save-window 5] [--repeat 2] [--sample-ms 20] [--binary PATH]
+        [--servers shardis,redis] [--tmp DIR] [--keep]
 
 Both servers run with `--save ""` (no automatic snapshots) and automatic log
 rewrites off, so only the measured work happens. Section 1 starts fresh
@@ -466,7 +467,7 @@ def save_phase(server, args):
         inside = [(us, t_sent) for t_sent, us in zip(sent, lat) if s <= t_sent < e]
         if inside:
             us, t_sent = max(inside)
-            r["worst"].append((us, (t_sent - s) / (e - s)))
+            r["worst"].append((us, (t_sent - s) / (e - s), e - s))
     r["loaded_saves"] = [e - s for s, e in windows]
     r["loaded_mem"] = mem
     conn.close()
@@ -507,9 +508,12 @@ def print_save_sections(res, args):
         print(f"{'':<9}{len(saves)} BGSAVE(s) under this load, {statistics.median(saves):.2f} s each (median), "
               f"machine at start: {res[name]['note_load']}")
         if worst:
-            us = sorted(w for w, _ in worst)
+            us = sorted(w for w, _, _ in worst)
             print(f"{'':<9}worst request per save: median {statistics.median(us):.0f} µs, max {us[-1]:.0f} µs; sent at "
-                  f"{', '.join(f'{pos:.2f}' for _, pos in worst[:12])}{' …' if len(worst) > 12 else ''} of the save")
+                  f"{', '.join(f'{pos:.2f}' for _, pos, _ in worst[:12])}{' …' if len(worst) > 12 else ''} of the save")
+            top = sorted(worst, reverse=True)[:3]
+            print(f"{'':<9}worst saves: " + "; ".join(f"{w / 1000:.1f} ms sent at {pos:.2f} of a {d:.2f} s save"
+                                                      for w, pos, d in top))
 
     print("\n## 3. Memory during BGSAVE (MB; peak of samples every "
           f"{args.sample_ms} ms; redis child = the forked saver)")
@@ -584,7 +588,9 @@ def main():
     p.add_argument("--shards", type=int, default=0)
     default_bin = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "shardis")
     p.add_argument("--binary", default=default_bin, help=f"shardis binary (default {default_bin})")
+    p.add_argument("--servers", default="shardis,redis", help="sections 2-4 for these servers only")
     p.add_argument("--tmp", default=None, help="directory for both servers' data (default: a new one in /tmp)")
+    p.add_argument("--keep", action="store_true", help="keep the data directories and server logs")
     args = p.parse_args()
     args.pipelines = [int(x) for x in args.pipelines.split(",")]
     sections = set(args.sections.split(","))
@@ -614,6 +620,8 @@ def main():
             res = {}
             for name, argv in (("shardis", shardis_argv(args, ["--appendonly", "no"])),
                                ("redis", redis_argv(["--appendonly", "no"]))):
+                if name not in args.servers.split(","):
+                    continue
                 s = Server(name, argv, "--dir", os.path.join(tmp, name), os.path.join(tmp, f"{name}.log"))
                 servers.append(s)
                 res[name] = save_phase(s, args)
@@ -626,7 +634,10 @@ def main():
             if s.proc is not None and s.proc.poll() is None:
                 s.proc.kill()
                 s.proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            print(f"# kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
