@@ -38,6 +38,7 @@ memory). Needs redis-server and redis-benchmark 7.x and a release build.
 import argparse, array, multiprocessing, os, random, re, shutil, signal, socket, statistics, subprocess, sys
 import tempfile, time
 
+sys.dont_write_bytecode = True  # importing compare.py must not leave benches/__pycache__ behind
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402  (free_port, wait_ready, cpu_seconds, run_benchmark)
 
