@@ -199,7 +199,10 @@ async fn switch(core: &Rc<Core>, dir: &Path, seg: &mut Option<Segment>, epoch: u
         }
         let _ = old.file.close().await;
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {}", dir.display(), e))?;
+    let d = dir.to_path_buf();
+    super::off_thread(move || std::fs::create_dir_all(&d))
+        .await
+        .map_err(|e| format!("creating {}: {}", dir.display(), e))?;
     let path = super::log_path(dir, epoch);
     let file = OpenOptions::new()
         .write(true)
@@ -219,7 +222,8 @@ async fn switch(core: &Rc<Core>, dir: &Path, seg: &mut Option<Segment>, epoch: u
             Err(e) => return Err(io_message(&e)),
         }
         let _ = file.fdatasync().await;
-        super::sync_dir(dir);
+        let d = dir.to_path_buf();
+        super::off_thread(move || super::sync_dir(&d)).await;
     }
     *seg = Some(Segment { epoch, file, pos, synced: true });
     Ok(())

@@ -143,6 +143,14 @@ pub fn manifest_path(base: &Path) -> PathBuf {
     base.join("MANIFEST")
 }
 
+/// Runs blocking file-system work (rename, unlink, directory fsync, the
+/// MANIFEST) on glommio's blocking thread pool: unlinking a big snapshot or
+/// syncing a directory takes milliseconds, which on a shard's thread would
+/// stall every client of the shard.
+pub async fn off_thread<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> R {
+    glommio::executor().spawn_blocking(work).await
+}
+
 /// Makes a rename or a new file in `dir` durable.
 pub fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {

@@ -316,7 +316,7 @@ async fn load_source(core: &Rc<Core>, target: &mut Target<'_>, source: &Source, 
 }
 
 async fn load_snapshot(core: &Rc<Core>, target: &mut Target<'_>, path: &Path) -> Result<u64, String> {
-    let buf = std::fs::read(path).map_err(|e| format!("reading {}: {}", path.display(), e))?;
+    let buf = read_off_thread(path).await?;
     let corrupt = |offset: usize, why: &str| format!("{} is corrupt at offset {}: {}", path.display(), offset, why);
     let now = unix_ms();
     let limits = crate::types::Limits::from_config(&core.shared.config());
@@ -377,8 +377,15 @@ fn load_keys(shard: &mut Shard, r: &mut Reader, limits: crate::types::Limits, no
     Ok(count as u64)
 }
 
+/// A whole file, read on a blocking thread so the shard keeps answering
+/// (`-LOADING`) meanwhile.
+async fn read_off_thread(path: &Path) -> Result<Vec<u8>, String> {
+    let p = path.to_path_buf();
+    super::off_thread(move || std::fs::read(&p)).await.map_err(|e| format!("reading {}: {}", path.display(), e))
+}
+
 async fn replay_log(core: &Rc<Core>, target: &mut Target<'_>, path: &Path, plan: &Plan) -> Result<(), String> {
-    let buf = std::fs::read(path).map_err(|e| format!("reading {}: {}", path.display(), e))?;
+    let buf = read_off_thread(path).await?;
     let limits = crate::types::Limits::from_config(&core.shared.config());
     let mut frames = Frames::new(&buf);
     let mut scratch = Vec::new();

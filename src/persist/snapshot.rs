@@ -119,20 +119,25 @@ async fn take_locked(core: &Rc<Core>) -> Result<u64, String> {
     // 3. The switch, or the clean-up of a failed attempt.
     let dir = core.shared.config().dir.clone();
     let outcome = match failed {
-        None => write_manifest(&dir, shards, epoch).map_err(|e| format!("writing the MANIFEST: {}", e)),
+        None => {
+            let dir = dir.clone();
+            let switched = super::off_thread(move || {
+                write_manifest(&dir, shards, epoch)?;
+                let size = |s: usize| std::fs::metadata(super::snapshot_path(&super::shard_dir(&dir, s), epoch));
+                Ok::<u64, std::io::Error>((0..shards).map(|s| size(s).map_or(0, |m| m.len())).sum())
+            });
+            switched.await.map_err(|e| format!("writing the MANIFEST: {}", e))
+        }
         Some(e) => Err(e),
     };
     let ok = outcome.is_ok();
-    if ok {
+    if let Ok(bytes) = outcome {
         core.shared.persist.epoch.store(epoch, Ordering::Release);
-        let size = |s: usize| {
-            std::fs::metadata(super::snapshot_path(&super::shard_dir(&dir, s), epoch)).map_or(0, |m| m.len())
-        };
-        core.shared.persist.snapshot_bytes.store(all.iter().map(|&s| size(s)).sum(), Ordering::Relaxed);
+        core.shared.persist.snapshot_bytes.store(bytes, Ordering::Relaxed);
     }
     let cleanups = all.iter().map(|&s| {
         on_shard(core, s, move |core| async move {
-            finish_part(&core, epoch, ok);
+            finish_part(&core, epoch, ok).await;
             Ok(0)
         })
     });
@@ -178,22 +183,28 @@ async fn yield_once() {
 /// Writes this shard's snapshot file for `epoch`; returns the keys saved.
 async fn write_part(core: &Rc<Core>, epoch: u64) -> Result<u64, String> {
     let dir = super::shard_dir(&core.shared.config().dir, core.id);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {}", dir.display(), e))?;
+    let d = dir.clone();
+    super::off_thread(move || std::fs::create_dir_all(&d))
+        .await
+        .map_err(|e| format!("creating {}: {}", dir.display(), e))?;
     let path = super::snapshot_path(&dir, epoch);
     let tmp = path.with_extension("snap.tmp");
-    let result = write_file(core, &tmp, epoch).await;
-    let finished = match result {
-        Ok(keys) => {
-            std::fs::rename(&tmp, &path).map(|_| keys).map_err(|e| format!("renaming {}: {}", tmp.display(), e))
-        }
-        Err(e) => Err(e),
-    };
-    if finished.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let written = write_file(core, &tmp, epoch).await;
+    if written.is_err() {
         end_snapshot(&mut core.shard.borrow_mut());
     }
-    super::sync_dir(&dir);
-    finished
+    // Renamed (or removed after a failure), and the directory synced.
+    super::off_thread(move || {
+        let keys = written?;
+        let renamed = std::fs::rename(&tmp, &path).map_err(|e| format!("renaming {}: {}", tmp.display(), e));
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        super::sync_dir(&dir);
+        renamed.map(|_| keys)
+    })
+    .await
+    .inspect_err(|_| end_snapshot(&mut core.shard.borrow_mut()))
 }
 
 async fn write_file(core: &Rc<Core>, path: &Path, epoch: u64) -> Result<u64, String> {
@@ -275,24 +286,29 @@ fn end_snapshot(shard: &mut Shard) {
 
 /// After the switch (or a failure): forget the snapshot state, count the
 /// writes since the cut, and delete what the new epoch replaces.
-fn finish_part(core: &Rc<Core>, epoch: u64, ok: bool) {
-    let mut shard = core.shard.borrow_mut();
-    end_snapshot(&mut shard);
-    let Some(w) = shard.persist.snapshot.take() else { return };
-    if !ok {
-        return;
+async fn finish_part(core: &Rc<Core>, epoch: u64, ok: bool) {
+    {
+        let mut shard = core.shard.borrow_mut();
+        end_snapshot(&mut shard);
+        let Some(w) = shard.persist.snapshot.take() else { return };
+        debug_assert!(w.epoch == epoch);
+        if !ok {
+            return;
+        }
+        let p = &mut shard.persist;
+        p.log.changes -= w.changes_at_cut.min(p.log.changes);
+        p.log_base_size = 0;
     }
-    let p = &mut shard.persist;
-    p.log.changes -= w.changes_at_cut.min(p.log.changes);
-    p.log_base_size = 0;
     let dir = super::shard_dir(&core.shared.config().dir, core.id);
-    for old in super::epochs(&dir, "snapshot", "snap").into_iter().filter(|&e| e < epoch) {
-        let _ = std::fs::remove_file(super::snapshot_path(&dir, old));
-    }
-    for old in super::epochs(&dir, "log", "seg").into_iter().filter(|&e| e < epoch) {
-        let _ = std::fs::remove_file(super::log_path(&dir, old));
-    }
-    debug_assert!(w.epoch == epoch);
+    super::off_thread(move || {
+        for old in super::epochs(&dir, "snapshot", "snap").into_iter().filter(|&e| e < epoch) {
+            let _ = std::fs::remove_file(super::snapshot_path(&dir, old));
+        }
+        for old in super::epochs(&dir, "log", "seg").into_iter().filter(|&e| e < epoch) {
+            let _ = std::fs::remove_file(super::log_path(&dir, old));
+        }
+    })
+    .await;
 }
 
 /// What the MANIFEST says: the shard count and the latest complete epoch.
