@@ -83,35 +83,18 @@ impl ShardLog {
 
     /// Logs a command that ran with clock `now` in `db`.
     pub fn command(&mut self, now: u64, db: usize, args: &[Bytes]) {
-        self.changes += 1;
-        if !self.enabled {
-            return;
-        }
-        let before = self.pending_len();
-        let buf = self.entry_buf();
-        buf.push(ENTRY_COMMAND);
-        buf.put_u64(now);
-        buf.put_u32(db as u32);
-        buf.put_u32(args.len() as u32);
-        for a in args {
-            buf.put_bytes(a);
-        }
-        self.grew(before);
+        self.entry(ENTRY_COMMAND, now, db, |buf| {
+            buf.put_u32(args.len() as u32);
+            for a in args {
+                buf.put_bytes(a);
+            }
+        });
     }
 
     /// Logs a key as a cross-shard step left it: its whole entry, or its
     /// absence.
     pub fn image(&mut self, now: u64, db: usize, key: &[u8], entry: Option<&Entry>) {
-        self.changes += 1;
-        if !self.enabled {
-            return;
-        }
-        let before = self.pending_len();
-        let buf = self.entry_buf();
-        buf.push(ENTRY_IMAGE);
-        buf.put_u64(now);
-        buf.put_u32(db as u32);
-        match entry {
+        self.entry(ENTRY_IMAGE, now, db, |buf| match entry {
             Some(e) => {
                 buf.push(1);
                 super::codec::put_entry(buf, key, e);
@@ -120,7 +103,22 @@ impl ShardLog {
                 buf.push(0);
                 buf.put_bytes(key);
             }
+        });
+    }
+
+    /// Appends one entry to the open frame: its tag, clock and db, then
+    /// what `fill` writes. Counted as a change even when not logged.
+    fn entry(&mut self, tag: u8, now: u64, db: usize, fill: impl FnOnce(&mut Vec<u8>)) {
+        self.changes += 1;
+        if !self.enabled {
+            return;
         }
+        let before = self.pending_len();
+        let buf = self.entry_buf();
+        buf.push(tag);
+        buf.put_u64(now);
+        buf.put_u32(db as u32);
+        fill(buf);
         self.grew(before);
     }
 
