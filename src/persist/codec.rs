@@ -1,15 +1,15 @@
 //! The binary form of keyspace values, shared by snapshots and log records.
 //!
-//! Layout (every integer little-endian and fixed-width):
-//! - byte string: a `u32` length, then the bytes. A length of `u32::MAX` or
-//!   more is written as `u32::MAX` then a `u64` length (strings can outgrow
-//!   4 GB when `proto-max-bulk-len` allows it);
+//! Layout (fixed-width integers little-endian; lengths and counts as
+//! *varints*: LEB128, 7 bits a byte, low bits first, so a short string's
+//! length takes one byte):
+//! - byte string: a varint length, then the bytes;
 //! - value: one tag byte, then
 //!   - string: its bytes;
-//!   - list: a `u64` count, then the elements head to tail;
-//!   - hash: a `u64` count, then field, value for each pair;
-//!   - set: a `u64` count, then the members;
-//!   - sorted set: a `u64` count, then member, score (`f64` bits) in rank
+//!   - list: a varint count, then the elements head to tail;
+//!   - hash: a varint count, then field, value for each pair;
+//!   - set: a varint count, then the members;
+//!   - sorted set: a varint count, then member, score (`f64` bits) in rank
 //!     order;
 //! - entry: key bytes, an expiry flag (0: none, 1: a `u64` absolute Unix ms
 //!   follows), the value.
@@ -44,11 +44,8 @@ const TAG_ZSET: u8 = 4;
 const NO_EXPIRY: u8 = 0;
 const HAS_EXPIRY: u8 = 1;
 
-/// The `u32` length that announces a `u64` length after it.
-const LONG_LEN: u32 = u32::MAX;
-
-/// The least a byte string takes: its `u32` length.
-const MIN_STRING: usize = 4;
+/// The least a byte string takes: a one-byte length.
+const MIN_STRING: usize = 1;
 
 /// Members decoded per batch handed to `set_many`/`add_many`: big enough to
 /// amortize the call, small enough that the batch's slice vector stays
@@ -63,7 +60,9 @@ pub trait Put {
     fn put_u64(&mut self, v: u64);
     /// The exact bits (`-0`, infinities and NaN payloads survive).
     fn put_f64(&mut self, v: f64);
-    /// The length (`u32`, or `u32::MAX` then `u64` when that long), then the bytes.
+    /// An unsigned integer in 1 to 10 bytes (LEB128).
+    fn put_varint(&mut self, v: u64);
+    /// The varint length, then the bytes.
     fn put_bytes(&mut self, b: &[u8]);
 }
 
@@ -84,14 +83,16 @@ impl Put for Vec<u8> {
         self.put_u64(v.to_bits());
     }
 
-    fn put_bytes(&mut self, b: &[u8]) {
-        match u32::try_from(b.len()) {
-            Ok(n) if n < LONG_LEN => self.put_u32(n),
-            _ => {
-                self.put_u32(LONG_LEN);
-                self.put_u64(b.len() as u64);
-            }
+    fn put_varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.push(v as u8 | 0x80);
+            v >>= 7;
         }
+        self.push(v as u8);
+    }
+
+    fn put_bytes(&mut self, b: &[u8]) {
+        self.put_varint(b.len() as u64);
         self.extend_from_slice(b);
     }
 }
@@ -177,13 +178,26 @@ impl<'a> Reader<'a> {
         Ok(f64::from_bits(self.u64()?))
     }
 
+    /// A varint ([`Put::put_varint`]); more than 64 bits is invalid.
+    pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            if shift == 63 && b > 1 {
+                break;
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(DecodeError::Invalid("varint longer than 64 bits"))
+    }
+
     /// A length-prefixed byte string, borrowed from the input.
     pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
-        let len = match self.u32()? {
-            // A length beyond the address space is beyond the input too.
-            LONG_LEN => usize::try_from(self.u64()?).map_err(|_| DecodeError::Truncated)?,
-            n => n as usize,
-        };
+        // A length beyond the address space is beyond the input too.
+        let len = usize::try_from(self.varint()?).map_err(|_| DecodeError::Truncated)?;
         self.take(len)
     }
 }
@@ -229,9 +243,9 @@ pub fn put_value(out: &mut Vec<u8>, value: &Value) {
 /// Tag and count of a collection, with room reserved for at least its
 /// elements' fixed-size parts.
 fn put_head(out: &mut Vec<u8>, tag: u8, count: usize, min_element: usize) {
-    out.reserve(1 + 8 + count.saturating_mul(min_element));
+    out.reserve(1 + 10 + count.saturating_mul(min_element));
     out.put_u8(tag);
-    out.put_u64(count as u64);
+    out.put_varint(count as u64);
 }
 
 /// Reads a value written by [`put_value`], building it with `limits` (the
@@ -276,7 +290,7 @@ pub fn read_entry(r: &mut Reader, limits: Limits) -> Result<(Vec<u8>, Entry), De
 /// bytes, so a count the rest of the input cannot hold is known to be
 /// truncated before anything is sized by it.
 fn read_count(r: &mut Reader, min_element: usize) -> Result<usize, DecodeError> {
-    let n = r.u64()?;
+    let n = r.varint()?;
     if n == 0 {
         return Err(DecodeError::Invalid("empty collection"));
     }
@@ -673,7 +687,7 @@ mod tests {
     fn impossible_contents_are_rejected() {
         let count_of = |tag: u8, count: u64, rest: &[u8]| -> Vec<u8> {
             let mut b = vec![tag];
-            b.put_u64(count);
+            b.put_varint(count);
             b.extend_from_slice(rest);
             b
         };
@@ -716,23 +730,28 @@ mod tests {
         assert_eq!(read_entry(&mut Reader::new(&entry), limits()), Err(DecodeError::BadTag(2)));
         // A long length beyond the input.
         let mut long = vec![TAG_STRING];
-        long.put_u32(u32::MAX);
-        long.put_u64(u64::MAX);
+        long.put_varint(u64::MAX);
         assert_eq!(decode(&long), Err(DecodeError::Truncated));
+        // A varint of more than 64 bits.
+        let mut huge = vec![TAG_STRING];
+        huge.extend_from_slice(&[0xff; 10]);
+        huge.push(1);
+        assert_eq!(decode(&huge), Err(DecodeError::Invalid("varint longer than 64 bits")));
     }
 
     #[test]
-    fn long_length_form() {
-        // Written only for 4 GB strings, but read for any length.
-        let mut buf = Vec::new();
-        buf.put_u32(u32::MAX);
-        buf.put_u64(3);
-        buf.extend_from_slice(b"abc");
-        buf.put_u8(7);
-        let mut r = Reader::new(&buf);
-        assert_eq!(r.bytes(), Ok(&b"abc"[..]));
-        assert_eq!(r.pos(), 15);
-        assert_eq!((r.u8(), r.u8()), (Ok(7), Err(DecodeError::Truncated)));
+    fn varints_round_trip_and_stay_short() {
+        for v in [0, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64, (1 << 35) + 5, u64::MAX - 1, u64::MAX] {
+            let mut buf = Vec::new();
+            buf.put_varint(v);
+            let len = buf.len();
+            assert_eq!(len, (64 - v.leading_zeros() as usize).div_ceil(7).max(1), "{v}");
+            buf.put_u8(7);
+            let mut r = Reader::new(&buf);
+            assert_eq!(r.varint(), Ok(v));
+            assert_eq!(r.pos(), len);
+            assert_eq!((r.u8(), r.u8()), (Ok(7), Err(DecodeError::Truncated)));
+        }
     }
 
     #[test]
@@ -745,12 +764,12 @@ mod tests {
         assert_eq!(buf[..4], [4, 3, 2, 1]);
         assert_eq!(buf[4..12], [8, 7, 6, 5, 4, 3, 2, 1]);
         assert_eq!(buf[12..20], (-0.0f64).to_bits().to_le_bytes());
-        assert_eq!(buf[20..], [2, 0, 0, 0, b'x', b'y']);
+        assert_eq!(buf[20..], [2, b'x', b'y']);
         let mut r = Reader::new(&buf);
         assert_eq!(r.u32(), Ok(0x0102_0304));
         assert_eq!(r.u64(), Ok(0x0102_0304_0506_0708));
         assert_eq!(r.f64().map(f64::to_bits), Ok((-0.0f64).to_bits()));
-        assert_eq!(r.remaining(), 6);
+        assert_eq!(r.remaining(), 3);
         assert_eq!(r.bytes(), Ok(&b"xy"[..]));
         assert!(r.is_empty());
         assert_eq!(r.take(1), Err(DecodeError::Truncated));

@@ -12,8 +12,8 @@
 //! [u32 LE payload length][u32 LE crc32 of the payload][payload: kind u8, fields…]
 //! ```
 //!
-//! Integers are little-endian; byte strings are `u32 length + bytes`
-//! (see [`super::codec`]). The first frame of every file is a
+//! Fixed-width integers are little-endian; byte strings are a varint
+//! length (LEB128) and the bytes (see [`super::codec`]). The first frame of every file is a
 //! [`Kind::Header`]: magic, format version, shard, shard count, epoch. A reader
 //! refuses a version newer than its own; every older version stays readable
 //! (new record kinds get new numbers, old ones never change meaning).
