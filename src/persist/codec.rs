@@ -275,7 +275,7 @@ pub fn put_entry(out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
 }
 
 /// Reads a key written by [`put_entry`].
-pub fn read_entry(r: &mut Reader, limits: Limits) -> Result<(Vec<u8>, Entry), DecodeError> {
+pub fn read_entry(r: &mut Reader, limits: Limits) -> Result<(Box<[u8]>, Entry), DecodeError> {
     let key = r.bytes()?;
     let expire_at = match r.u8()? {
         NO_EXPIRY => None,
@@ -283,7 +283,7 @@ pub fn read_entry(r: &mut Reader, limits: Limits) -> Result<(Vec<u8>, Entry), De
         tag => return Err(DecodeError::BadTag(tag)),
     };
     let value = read_value(r, limits)?;
-    Ok((key.to_vec(), Entry::with_expiry(value, expire_at)))
+    Ok((key.into(), Entry::with_expiry(value, expire_at)))
 }
 
 /// A collection's element count. Each element takes at least `min_element`
@@ -636,7 +636,7 @@ mod tests {
                 assert_eq!((&k[..], &e), (key, &entry));
                 assert_eq!(e.expire_at(), expiry);
                 let (k, _) = read_entry(&mut r, limits()).unwrap();
-                assert_eq!(k, b"next");
+                assert_eq!(&k[..], b"next");
                 assert!(r.is_empty());
             }
         }

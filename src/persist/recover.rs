@@ -372,7 +372,7 @@ fn load_keys(shard: &mut Shard, r: &mut Reader, limits: crate::types::Limits, no
         if entry.expire_at().is_some_and(|t| t <= now) {
             continue;
         }
-        shard.dbs[db].insert(&key, entry);
+        shard.dbs[db].load(key, entry);
     }
     Ok(count as u64)
 }
@@ -496,7 +496,7 @@ async fn route(core: &Rc<Core>, mut scratch: Shard) -> Result<u64, String> {
             }
             let owner = shard_of_key(&key, shards);
             if owner == core.id {
-                core.shard.borrow_mut().dbs[db].insert(&key, entry);
+                core.shard.borrow_mut().dbs[db].load(key, entry);
                 kept += 1;
                 continue;
             }
@@ -522,7 +522,7 @@ async fn send_keys(core: &Rc<Core>, owner: usize, keys: Vec<Moved>) -> Result<on
     let (done, rx) = oneshot::channel();
     let run: crate::tx::sched::Step = Box::new(move |shard| {
         for (db, key, entry) in keys {
-            shard.dbs[db].insert(&key, entry);
+            shard.dbs[db].load(key, entry);
         }
         let _ = done.send(());
     });

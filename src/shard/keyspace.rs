@@ -247,6 +247,33 @@ impl Db {
         }
     }
 
+    /// Stores a loaded key (snapshot load, keys moved between shards): one
+    /// hash and no copy of the key, where [`Db::insert`] serves commands.
+    pub fn load(&mut self, key: Key, mut entry: Entry) {
+        entry.access = CLOCK.with(|c| c.get());
+        entry.mark = self.parity;
+        let ttl = entry.expire_at.is_some();
+        match self.entries.entry(key) {
+            indexmap::map::Entry::Occupied(mut o) => {
+                // A key twice in one load: the later copy wins, as replay would.
+                let key = o.key().clone();
+                if std::mem::replace(o.get_mut(), entry).expire_at.is_some() {
+                    self.volatile.swap_remove(&key);
+                }
+                if ttl {
+                    self.volatile.insert(key);
+                }
+            }
+            indexmap::map::Entry::Vacant(v) => {
+                if ttl {
+                    self.volatile.insert(v.key().clone());
+                }
+                v.insert(entry);
+                self.high_water = self.high_water.max(self.entries.len());
+            }
+        }
+    }
+
     /// Bytes of table capacity never written (see `high_water`): allocated,
     /// but not memory the process uses, so `INFO memory` leaves them out.
     pub fn untouched_bytes(&self) -> usize {
@@ -614,7 +641,7 @@ mod tests {
             let mut r = crate::persist::codec::Reader::new(bytes);
             for _ in 0..count {
                 let (k, e) = crate::persist::codec::read_entry(&mut r, limits).unwrap();
-                assert!(saved.insert(k.clone(), (n, e)).is_none(), "{:?} saved twice", String::from_utf8_lossy(&k));
+                assert!(saved.insert(k.to_vec(), (n, e)).is_none(), "{:?} saved twice", String::from_utf8_lossy(&k));
             }
             assert!(r.is_empty());
         });
