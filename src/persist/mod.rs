@@ -13,6 +13,7 @@ pub mod codec;
 pub mod flush;
 pub mod format;
 pub mod log;
+pub mod mapped;
 pub mod recover;
 pub mod snapshot;
 

@@ -26,6 +26,7 @@ use tracing::{info, warn};
 
 use super::codec::{read_entry, Reader};
 use super::format::{self, Frames, Kind, Next, ENTRY_COMMAND, ENTRY_IMAGE, LOG_MAGIC, SNAP_MAGIC};
+use super::mapped::Mapped;
 use crate::cmd::{registry, Exec};
 use crate::config::Config;
 use crate::resp::{Proto, Reply};
@@ -149,7 +150,8 @@ fn check_log(
     plan: &mut Plan,
     ends: &mut HashMap<TxId, (u32, u32)>,
 ) -> Result<(), String> {
-    let buf = std::fs::read(path).map_err(|e| format!("reading {}: {}", path.display(), e))?;
+    let map = map(path)?;
+    let buf = map.bytes();
     let mut frames = Frames::new(&buf);
     let mut first = true;
     loop {
@@ -216,7 +218,8 @@ fn note_frame(payload: &[u8], plan: &mut Plan, ends: &mut HashMap<TxId, (u32, u3
 /// Checks a snapshot's frames (lengths, checksums, the end frame) before
 /// anything loads, so a damaged one stops the start with its file and offset.
 fn check_snapshot(path: &Path) -> Result<(), String> {
-    let buf = std::fs::read(path).map_err(|e| format!("reading {}: {}", path.display(), e))?;
+    let map = map(path)?;
+    let buf = map.bytes();
     let corrupt = |offset: usize, why: &str| {
         format!(
             "{} is corrupt at offset {}: {}; refusing to start (restore it from a backup)",
@@ -242,7 +245,8 @@ fn check_snapshot(path: &Path) -> Result<(), String> {
 
 /// `shardis --repair-log FILE`: cuts the log at its first bad frame.
 pub fn repair(path: &Path) -> Result<String, String> {
-    let buf = std::fs::read(path).map_err(|e| format!("reading {}: {}", path.display(), e))?;
+    let map = map(path)?;
+    let buf = map.bytes();
     let mut frames = Frames::new(&buf);
     loop {
         match frames.next_frame() {
@@ -316,7 +320,8 @@ async fn load_source(core: &Rc<Core>, target: &mut Target<'_>, source: &Source, 
 }
 
 async fn load_snapshot(core: &Rc<Core>, target: &mut Target<'_>, path: &Path) -> Result<u64, String> {
-    let buf = read_off_thread(path).await?;
+    let map = map_off_thread(path).await?;
+    let buf = map.bytes();
     let corrupt = |offset: usize, why: &str| format!("{} is corrupt at offset {}: {}", path.display(), offset, why);
     let now = unix_ms();
     let limits = crate::types::Limits::from_config(&core.shared.config());
@@ -377,15 +382,21 @@ fn load_keys(shard: &mut Shard, r: &mut Reader, limits: crate::types::Limits, no
     Ok(count as u64)
 }
 
-/// A whole file, read on a blocking thread so the shard keeps answering
-/// (`-LOADING`) meanwhile.
-async fn read_off_thread(path: &Path) -> Result<Vec<u8>, String> {
+/// A whole file, mapped into memory (see [`Mapped`]).
+fn map(path: &Path) -> Result<Mapped, String> {
+    Mapped::open(path).map_err(|e| format!("reading {}: {}", path.display(), e))
+}
+
+/// [`map`] on a blocking thread, so the shard keeps answering (`-LOADING`)
+/// meanwhile.
+async fn map_off_thread(path: &Path) -> Result<Mapped, String> {
     let p = path.to_path_buf();
-    super::off_thread(move || std::fs::read(&p)).await.map_err(|e| format!("reading {}: {}", path.display(), e))
+    super::off_thread(move || Mapped::open(&p)).await.map_err(|e| format!("reading {}: {}", path.display(), e))
 }
 
 async fn replay_log(core: &Rc<Core>, target: &mut Target<'_>, path: &Path, plan: &Plan) -> Result<(), String> {
-    let buf = read_off_thread(path).await?;
+    let map = map_off_thread(path).await?;
+    let buf = map.bytes();
     let limits = crate::types::Limits::from_config(&core.shared.config());
     let mut frames = Frames::new(&buf);
     let mut scratch = Vec::new();
