@@ -152,7 +152,7 @@ fn check_log(
 ) -> Result<(), String> {
     let map = map(path)?;
     let buf = map.bytes();
-    let mut frames = Frames::new(&buf);
+    let mut frames = Frames::new(buf);
     let mut first = true;
     loop {
         match frames.next_frame() {
@@ -228,7 +228,7 @@ fn check_snapshot(path: &Path) -> Result<(), String> {
             why
         )
     };
-    let mut frames = Frames::new(&buf);
+    let mut frames = Frames::new(buf);
     let mut last = None;
     loop {
         match frames.next_frame() {
@@ -247,7 +247,7 @@ fn check_snapshot(path: &Path) -> Result<(), String> {
 pub fn repair(path: &Path) -> Result<String, String> {
     let map = map(path)?;
     let buf = map.bytes();
-    let mut frames = Frames::new(&buf);
+    let mut frames = Frames::new(buf);
     loop {
         match frames.next_frame() {
             Next::End => return Ok(format!("{}: no damage found ({} bytes)", path.display(), buf.len())),
@@ -325,7 +325,7 @@ async fn load_snapshot(core: &Rc<Core>, target: &mut Target<'_>, path: &Path) ->
     let corrupt = |offset: usize, why: &str| format!("{} is corrupt at offset {}: {}", path.display(), offset, why);
     let now = unix_ms();
     let limits = crate::types::Limits::from_config(&core.shared.config());
-    let mut frames = Frames::new(&buf);
+    let mut frames = Frames::new(buf);
     let mut keys = 0u64;
     let mut first = true;
     let mut n = 0;
@@ -398,7 +398,7 @@ async fn replay_log(core: &Rc<Core>, target: &mut Target<'_>, path: &Path, plan:
     let map = map_off_thread(path).await?;
     let buf = map.bytes();
     let limits = crate::types::Limits::from_config(&core.shared.config());
-    let mut frames = Frames::new(&buf);
+    let mut frames = Frames::new(buf);
     let mut scratch = Vec::new();
     let mut n = 0;
     // The header was checked by the plan.
