@@ -193,7 +193,14 @@ impl Registry {
 
 /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE: one confirmation per name, with the
 /// connection's count after it.
-pub fn subscribe(subs: &mut Subscriptions, reg: &mut Registry, client: u64, kind: Kind, names: &[Bytes], r: &mut Reply) {
+pub fn subscribe(
+    subs: &mut Subscriptions,
+    reg: &mut Registry,
+    client: u64,
+    kind: Kind,
+    names: &[Bytes],
+    r: &mut Reply,
+) {
     for name in names {
         if subs.sets[kind as usize].insert(name.clone()) {
             reg.add(kind, name, client, &subs.tx);
@@ -205,7 +212,14 @@ pub fn subscribe(subs: &mut Subscriptions, reg: &mut Registry, client: u64, kind
 /// UNSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE: one confirmation per name
 /// (subscribed or not); with no names, one per subscription of that kind,
 /// or a single one with a null name when there is none.
-pub fn unsubscribe(subs: &mut Subscriptions, reg: &mut Registry, client: u64, kind: Kind, names: &[Bytes], r: &mut Reply) {
+pub fn unsubscribe(
+    subs: &mut Subscriptions,
+    reg: &mut Registry,
+    client: u64,
+    kind: Kind,
+    names: &[Bytes],
+    r: &mut Reply,
+) {
     let all: Vec<Bytes>;
     let names = if names.is_empty() {
         all = subs.sets[kind as usize].iter().cloned().collect();

@@ -176,7 +176,10 @@ pub fn forget(core: &Core, client: &crate::server::client::Client) {
 }
 
 /// Asks every shard's registry the same question; None if a shard is gone.
-async fn gather<T: Send + 'static>(core: &Core, ask: impl Fn(&Registry) -> T + Send + Clone + 'static) -> Option<Vec<T>> {
+async fn gather<T: Send + 'static>(
+    core: &Core,
+    ask: impl Fn(&Registry) -> T + Send + Clone + 'static,
+) -> Option<Vec<T>> {
     let mut answers = Vec::with_capacity(core.shared.shards);
     for s in 0..core.shared.shards {
         let (done, rx) = oneshot::channel();
@@ -248,12 +251,12 @@ fn numsub(core: Rc<Core>, t: Target, args: Vec<Bytes>) -> CrossFuture {
     Box::pin(async move {
         let names: Vec<Bytes> = args[2..].to_vec();
         let asked = names.clone();
-        let counts = gather(&core, move |reg| {
-            asked.iter().map(|n| reg.subscribers(Kind::Channel, n)).collect::<Vec<_>>()
-        });
+        let counts =
+            gather(&core, move |reg| asked.iter().map(|n| reg.subscribers(Kind::Channel, n)).collect::<Vec<_>>());
         let Some(counts) = counts.await else { return unavailable(t) };
         encode(t, |r| {
-            r.map(names.len());
+            // A flat array in RESP3 too (Redis's reply is not a map).
+            r.array(names.len() * 2);
             for (i, n) in names.iter().enumerate() {
                 r.bulk(n);
                 r.int(counts.iter().map(|c| c[i]).sum::<usize>() as i64);
