@@ -119,10 +119,13 @@ impl Subscriptions {
     }
 }
 
+/// The local connections subscribed to one name: (client id, its queue).
+type Subscribers = Vec<(u64, Sender)>;
+
 /// One shard's subscriptions: its own connections', by name.
 #[derive(Default)]
 pub struct Registry {
-    by_kind: [HashMap<Bytes, Vec<(u64, Sender)>, ahash::RandomState>; 3],
+    by_kind: [HashMap<Bytes, Subscribers, ahash::RandomState>; 3],
 }
 
 impl Registry {

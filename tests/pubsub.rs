@@ -11,7 +11,6 @@
 //! chance of 2^-15. Expectations are literal and, when redis-server is
 //! installed, checked against it byte for byte.
 
-#[allow(dead_code)]
 #[path = "common/blackbox.rs"]
 mod blackbox;
 mod common;
