@@ -10,6 +10,7 @@ pub mod config;
 pub mod glob;
 pub mod num;
 pub mod persist;
+pub mod pubsub;
 pub mod rand;
 pub mod resp;
 pub mod server;

@@ -270,7 +270,14 @@ static CLIENT: &[Command] = &[
     ),
 ];
 
-fn ping(_: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
+fn ping(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
+    // A subscribed RESP2 connection reads every frame as a message: PING
+    // answers as one there, `pong` and the argument (or "").
+    if reply.proto == Proto::Resp2 && ctx.client.pubsub.borrow().active() && args.len() <= 2 {
+        reply.array(2);
+        reply.bulk(b"pong");
+        return reply.bulk(args.get(1).map_or(&b""[..], |a| &a[..]));
+    }
     match args.len() {
         1 => reply.simple("PONG"),
         2 => reply.bulk(&args[1]),
@@ -296,6 +303,7 @@ fn reset(ctx: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
     }
     // Or the connection subscribes again after this batch.
     ctx.after.monitor = false;
+    super::pubsub::forget(&crate::server::Core::current(), ctx.client);
     let mut s = ctx.client.state.borrow_mut();
     s.db = 0;
     s.proto = Proto::Resp2;

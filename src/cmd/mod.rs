@@ -13,6 +13,7 @@ pub mod introspect;
 pub mod keys;
 pub mod lists;
 pub mod persistence;
+pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod sets;
@@ -400,7 +401,7 @@ pub struct Registry {
 }
 
 /// Every family's table, in the order `COMMAND` lists them.
-fn families() -> [&'static [Command]; 15] {
+fn families() -> [&'static [Command]; 16] {
     [
         strings::COMMANDS,
         lists::COMMANDS,
@@ -414,6 +415,7 @@ fn families() -> [&'static [Command]; 15] {
         expire::COMMANDS,
         connection::COMMANDS,
         transactions::COMMANDS,
+        pubsub::COMMANDS,
         server::COMMANDS,
         persistence::COMMANDS,
         introspect::COMMANDS,
@@ -435,6 +437,7 @@ pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'s
         expire::ARGS,
         connection::ARGS,
         transactions::ARGS,
+        pubsub::ARGS,
         server::ARGS,
         persistence::ARGS,
         introspect::ARGS,

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::pubsub::{Kind, Subscriptions};
 use crate::shard::blocking::Waiter;
 
 use crate::resp::Proto;
@@ -72,11 +73,16 @@ pub struct Client {
     waker: Cell<Option<Waker>>,
     /// The command this client is blocked in (BLPOP…), for CLIENT UNBLOCK.
     pub blocked: RefCell<Option<Arc<Waiter>>>,
+    /// Its pub/sub subscriptions (see [`crate::pubsub`]).
+    pub pubsub: RefCell<Subscriptions>,
+    /// Where its pub/sub messages arrive; the connection takes it.
+    pushes: Cell<Option<crate::pubsub::Receiver>>,
 }
 
 impl Client {
     pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32, authenticated: bool) -> Client {
         let now = Instant::now();
+        let (pubsub, pushes) = Subscriptions::new();
         Client {
             id,
             addr,
@@ -103,7 +109,14 @@ impl Client {
             killed: Cell::new(false),
             waker: Cell::new(None),
             blocked: RefCell::new(None),
+            pubsub: RefCell::new(pubsub),
+            pushes: Cell::new(Some(pushes)),
         }
+    }
+
+    /// The queue its pub/sub messages arrive on, for its connection (once).
+    pub fn take_pushes(&self) -> Option<crate::pubsub::Receiver> {
+        self.pushes.take()
     }
 
     /// Asks the connection to close after its in-flight batch.
@@ -132,6 +145,10 @@ impl Client {
         if s.monitor {
             flags.push('O');
         }
+        let subs = self.pubsub.borrow();
+        if subs.active() {
+            flags.push('P');
+        }
         if self.blocked.borrow().is_some() {
             flags.push('b');
         }
@@ -150,7 +167,7 @@ impl Client {
         let text = |b: &Option<Bytes>| b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
         let _ = writeln!(
             out,
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} \
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
              qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -162,6 +179,9 @@ impl Client {
             now.duration_since(s.last_active).as_secs(),
             flags,
             s.db,
+            subs.count(Kind::Channel),
+            subs.count(Kind::Pattern),
+            subs.count(Kind::Shard),
             s.multi.as_ref().map_or(-1, |m| m.cmds.len() as i64),
             s.qbuf,
             s.last_cmd,

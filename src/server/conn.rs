@@ -33,6 +33,8 @@ pub struct Connection {
     out: Vec<u8>,
     after: After,
     monitor: Option<futures::channel::mpsc::UnboundedReceiver<Bytes>>,
+    /// Pub/sub messages for this connection, from any shard's PUBLISH.
+    pushes: Option<crate::pubsub::Receiver>,
     /// (shard, position) scratch for splitting multi-key commands.
     keys: Vec<(usize, usize)>,
 }
@@ -40,6 +42,7 @@ pub struct Connection {
 enum Event {
     Read(std::io::Result<usize>),
     Monitor(Option<Bytes>),
+    Push(Option<crate::pubsub::Push>),
     Killed,
     Idle,
 }
@@ -47,6 +50,7 @@ enum Event {
 impl Connection {
     pub fn new(core: Rc<Core>, io: transport::Conn, client: Rc<Client>) -> Connection {
         let shards = core.shared.shards;
+        let pushes = client.take_pushes();
         Connection {
             core,
             client,
@@ -58,12 +62,14 @@ impl Connection {
             out: Vec::with_capacity(16 * 1024),
             after: After::default(),
             monitor: None,
+            pushes,
             keys: Vec::new(),
         }
     }
 
     pub async fn serve(mut self) {
         self.run().await;
+        crate::cmd::pubsub::forget(&self.core, &self.client);
         if self.monitor.is_some() {
             self.core.shared.monitors.remove(self.client.id);
         }
@@ -86,6 +92,18 @@ impl Connection {
                 Event::Monitor(None) => self.monitor = None,
                 Event::Monitor(Some(line)) => {
                     if self.io.write_all(&line).await.is_err() {
+                        return;
+                    }
+                }
+                Event::Push(None) => self.pushes = None,
+                Event::Push(Some(push)) => {
+                    let proto = self.client.state.borrow().proto;
+                    push.write(&mut self.out, proto);
+                    self.drain_pushes();
+                    self.core.shard.borrow_mut().stats.count_write(self.out.len() as u64);
+                    let written = self.io.write_all(&self.out).await;
+                    self.out.clear();
+                    if written.is_err() {
                         return;
                     }
                 }
@@ -122,13 +140,21 @@ impl Connection {
         };
         let read = std::pin::pin!(read);
         let killed = std::pin::pin!(killed);
+        let pushed = async {
+            match &mut self.pushes {
+                Some(rx) => rx.next().await,
+                None => futures::future::pending().await,
+            }
+        };
         let monitor = std::pin::pin!(monitor);
+        let pushed = std::pin::pin!(pushed);
         let idle = std::pin::pin!(idle);
-        let first = select(select(read, killed), select(monitor, idle));
+        let first = select(select(read, killed), select(select(monitor, pushed), idle));
         match first.await {
             Either::Left((Either::Left((r, _)), _)) => Event::Read(r),
             Either::Left((Either::Right(((), _)), _)) => Event::Killed,
-            Either::Right((Either::Left((m, _)), _)) => Event::Monitor(m),
+            Either::Right((Either::Left((Either::Left((m, _)), _)), _)) => Event::Monitor(m),
+            Either::Right((Either::Left((Either::Right((p, _)), _)), _)) => Event::Push(p),
             Either::Right((Either::Right(((), _)), _)) if is_monitor => Event::Monitor(None),
             Either::Right((Either::Right(((), _)), _)) => Event::Idle,
         }
@@ -149,6 +175,10 @@ impl Connection {
             return false;
         }
         loop {
+            // Messages published before these commands run go out before
+            // their replies (an UNSUBSCRIBE's confirmation comes after the
+            // messages it no longer receives).
+            self.drain_pushes();
             let mut protocol_error: Option<ProtocolError> = None;
             let mut barrier = false;
             while !self.after.close && !barrier {
@@ -214,6 +244,19 @@ impl Connection {
             // After a barrier, what is left in the buffer runs in a new round.
             if !open || !barrier {
                 return open;
+            }
+        }
+    }
+
+    /// Appends the pub/sub messages already queued to the output, up to a
+    /// write's worth, in the connection's protocol.
+    fn drain_pushes(&mut self) {
+        let Some(rx) = self.pushes.as_mut() else { return };
+        let proto = self.client.state.borrow().proto;
+        while self.out.len() < PUSH_WRITE {
+            match rx.try_recv() {
+                Ok(push) => push.write(&mut self.out, proto),
+                _ => break,
             }
         }
     }
@@ -315,6 +358,17 @@ impl Connection {
         if let Some(refusal) = self.persistence_refusal(cmd) {
             self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id), refusal.as_bytes());
             self.pipeline.answer(proto, |r| r.error(&refusal));
+            self.flag_transaction();
+            self.finish_command();
+            return false;
+        }
+        if proto == Proto::Resp2 && !allowed_when_subscribed(cmd.name) && self.client.pubsub.borrow().active() {
+            let msg = format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                cmd.name
+            );
+            self.core.shard.borrow_mut().stats.record_rejected(Some(resolved.id), msg.as_bytes());
+            self.pipeline.answer(proto, |r| r.error(&msg));
             self.flag_transaction();
             self.finish_command();
             return false;
@@ -551,6 +605,25 @@ impl Connection {
         };
         self.core.shared.monitors.feed(line);
     }
+}
+
+/// How many bytes of queued pub/sub messages a connection gathers into one write.
+const PUSH_WRITE: usize = 64 * 1024;
+
+/// What a subscribed RESP2 connection may run (Redis's `processCommand`).
+fn allowed_when_subscribed(name: &str) -> bool {
+    matches!(
+        name,
+        "ping"
+            | "subscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "quit"
+            | "reset"
+    )
 }
 
 /// The commands that run, rather than queue, inside MULTI (Redis's

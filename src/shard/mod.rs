@@ -32,6 +32,8 @@ pub struct Shard {
     pub watches: crate::tx::watch::Watches,
     /// The shard's log and snapshot state.
     pub persist: crate::persist::Persist,
+    /// The subscriptions of the connections this shard serves.
+    pub pubsub: crate::pubsub::Registry,
 }
 
 impl Shard {
@@ -51,6 +53,7 @@ impl Shard {
             sched: Default::default(),
             watches: Default::default(),
             persist,
+            pubsub: Default::default(),
         }
     }
 

@@ -1,0 +1,320 @@
+//! Pub/Sub across shards.
+//!
+//! A subscription lives on the subscriber's *home* shard, the one whose core
+//! serves its connection: that shard's [`Registry`] maps each channel (and
+//! each pattern, and each shard channel) to the local connections subscribed
+//! to it, each with the sending end of its connection's push queue. The
+//! connection keeps its own view ([`Subscriptions`]) for replies, counts and
+//! the RESP2 subscribed mode.
+//!
+//! PUBLISH runs on every shard (the command table's `AllShards`): each shard
+//! delivers to its own subscribers and answers how many it reached; the
+//! counts add up. The message reaches a remote shard in the publishing
+//! connection's batch for that shard, so nothing global is locked per
+//! message.
+//!
+//! Order: every subscription of a subscriber is served by one shard, its
+//! home. A publisher's commands reach a given shard in order (one batch per
+//! shard per round, each round waited for before the next; the mesh is FIFO
+//! between two shards), and a shard delivers in the order it runs them, so
+//! one publisher's messages reach each subscriber in publish order, wherever
+//! the three of them are. On the subscriber's side the push queue is FIFO
+//! and the connection writes it in order.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
+use indexmap::IndexSet;
+
+use crate::glob::glob_match;
+use crate::resp::{Proto, Reply};
+
+/// What a subscription is to: a channel, a pattern, or a shard channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Channel = 0,
+    Pattern = 1,
+    Shard = 2,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Channel, Kind::Pattern, Kind::Shard];
+
+    fn subscribed(self) -> &'static str {
+        match self {
+            Kind::Channel => "subscribe",
+            Kind::Pattern => "psubscribe",
+            Kind::Shard => "ssubscribe",
+        }
+    }
+
+    fn unsubscribed(self) -> &'static str {
+        match self {
+            Kind::Channel => "unsubscribe",
+            Kind::Pattern => "punsubscribe",
+            Kind::Shard => "sunsubscribe",
+        }
+    }
+}
+
+/// A message on its way to one subscriber: encoded by the subscriber's
+/// connection, in the protocol it speaks when it writes it.
+#[derive(Debug, Clone)]
+pub struct Push {
+    /// `message`, `pmessage` or `smessage`.
+    pub kind: &'static str,
+    pub pattern: Option<Bytes>,
+    pub channel: Bytes,
+    pub message: Bytes,
+}
+
+impl Push {
+    /// `message channel payload`, or `pmessage pattern channel payload`:
+    /// an array in RESP2, a push frame in RESP3.
+    pub fn write(&self, out: &mut Vec<u8>, proto: Proto) {
+        let mut r = Reply::new(out, proto);
+        r.push(if self.pattern.is_some() { 4 } else { 3 });
+        r.bulk(self.kind.as_bytes());
+        if let Some(p) = &self.pattern {
+            r.bulk(p);
+        }
+        r.bulk(&self.channel);
+        r.bulk(&self.message);
+    }
+}
+
+pub type Sender = UnboundedSender<Push>;
+pub type Receiver = UnboundedReceiver<Push>;
+
+/// One connection's subscriptions, in the order it made them.
+pub struct Subscriptions {
+    tx: Sender,
+    sets: [IndexSet<Bytes, ahash::RandomState>; 3],
+}
+
+impl Subscriptions {
+    /// A connection's empty subscriptions and the queue its pushes arrive on.
+    pub fn new() -> (Subscriptions, Receiver) {
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        (Subscriptions { tx, sets: Default::default() }, rx)
+    }
+
+    pub fn count(&self, kind: Kind) -> usize {
+        self.sets[kind as usize].len()
+    }
+
+    /// Any subscription at all: a RESP2 connection is in subscribed mode.
+    pub fn active(&self) -> bool {
+        self.sets.iter().any(|s| !s.is_empty())
+    }
+
+    /// The count a (un)subscribe confirmation carries: channels and patterns
+    /// together, shard channels on their own (Redis 7.2).
+    fn reply_count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Shard => self.count(Kind::Shard),
+            _ => self.count(Kind::Channel) + self.count(Kind::Pattern),
+        }
+    }
+}
+
+/// The local connections subscribed to one name: (client id, its queue).
+type Subscribers = Vec<(u64, Sender)>;
+
+/// One shard's subscriptions: its own connections', by name.
+#[derive(Default)]
+pub struct Registry {
+    by_kind: [HashMap<Bytes, Subscribers, ahash::RandomState>; 3],
+}
+
+impl Registry {
+    fn add(&mut self, kind: Kind, name: &Bytes, client: u64, tx: &Sender) {
+        self.by_kind[kind as usize].entry(name.clone()).or_default().push((client, tx.clone()));
+    }
+
+    fn remove(&mut self, kind: Kind, name: &[u8], client: u64) {
+        let map = &mut self.by_kind[kind as usize];
+        if let Some(subs) = map.get_mut(name) {
+            subs.retain(|(id, _)| *id != client);
+            if subs.is_empty() {
+                map.remove(name);
+            }
+        }
+    }
+
+    /// Delivers `message` to this shard's subscribers of `channel` (a shard
+    /// channel for `Kind::Shard`), then to those whose patterns match it;
+    /// returns how many deliveries that made.
+    pub fn publish(&self, kind: Kind, channel: &Bytes, message: &Bytes) -> usize {
+        let mut n = 0;
+        let send = |tx: &Sender, push: Push| {
+            // A connection that is gone drops its queue; it is unregistered
+            // as it closes, and still counted meanwhile.
+            let _ = tx.unbounded_send(push);
+        };
+        if let Some(subs) = self.by_kind[kind as usize].get(channel) {
+            let kind = if kind == Kind::Shard { "smessage" } else { "message" };
+            for (_, tx) in subs {
+                send(tx, Push { kind, pattern: None, channel: channel.clone(), message: message.clone() });
+            }
+            n += subs.len();
+        }
+        if kind == Kind::Channel {
+            for (pattern, subs) in &self.by_kind[Kind::Pattern as usize] {
+                if !glob_match(pattern, channel, false) {
+                    continue;
+                }
+                for (_, tx) in subs {
+                    let push = Push {
+                        kind: "pmessage",
+                        pattern: Some(pattern.clone()),
+                        channel: channel.clone(),
+                        message: message.clone(),
+                    };
+                    send(tx, push);
+                }
+                n += subs.len();
+            }
+        }
+        n
+    }
+
+    /// The channels (or shard channels) with subscribers here, those
+    /// matching `pattern` if given (PUBSUB CHANNELS); every pattern for
+    /// `Kind::Pattern`.
+    pub fn names(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        let all = self.by_kind[kind as usize].keys();
+        all.filter(|c| pattern.is_none_or(|p| glob_match(p, c, false))).cloned().collect()
+    }
+
+    /// How many of this shard's connections subscribe to `name`.
+    pub fn subscribers(&self, kind: Kind, name: &[u8]) -> usize {
+        self.by_kind[kind as usize].get(name).map_or(0, Vec::len)
+    }
+}
+
+/// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE: one confirmation per name, with the
+/// connection's count after it.
+pub fn subscribe(
+    subs: &mut Subscriptions,
+    reg: &mut Registry,
+    client: u64,
+    kind: Kind,
+    names: &[Bytes],
+    r: &mut Reply,
+) {
+    for name in names {
+        if subs.sets[kind as usize].insert(name.clone()) {
+            reg.add(kind, name, client, &subs.tx);
+        }
+        confirm(r, kind.subscribed(), Some(name), subs.reply_count(kind));
+    }
+}
+
+/// UNSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE: one confirmation per name
+/// (subscribed or not); with no names, one per subscription of that kind,
+/// or a single one with a null name when there is none.
+pub fn unsubscribe(
+    subs: &mut Subscriptions,
+    reg: &mut Registry,
+    client: u64,
+    kind: Kind,
+    names: &[Bytes],
+    r: &mut Reply,
+) {
+    let all: Vec<Bytes>;
+    let names = if names.is_empty() {
+        all = subs.sets[kind as usize].iter().cloned().collect();
+        if all.is_empty() {
+            confirm(r, kind.unsubscribed(), None, subs.reply_count(kind));
+            return;
+        }
+        &all[..]
+    } else {
+        names
+    };
+    for name in names {
+        if subs.sets[kind as usize].shift_remove(name) {
+            reg.remove(kind, name, client);
+        }
+        confirm(r, kind.unsubscribed(), Some(name), subs.reply_count(kind));
+    }
+}
+
+/// Drops every subscription of a connection, without replies (RESET, or
+/// the connection closing).
+pub fn unsubscribe_all(subs: &mut Subscriptions, reg: &mut Registry, client: u64) {
+    for kind in Kind::ALL {
+        for name in std::mem::take(&mut subs.sets[kind as usize]) {
+            reg.remove(kind, &name, client);
+        }
+    }
+}
+
+/// `subscribe channel count`: an array in RESP2, a push frame in RESP3.
+fn confirm(r: &mut Reply, what: &str, name: Option<&Bytes>, count: usize) {
+    r.push(3);
+    r.bulk(what.as_bytes());
+    match name {
+        Some(n) => r.bulk(n),
+        None => r.null(),
+    }
+    r.int(count as i64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    fn frames(out: &[u8]) -> String {
+        String::from_utf8_lossy(out).replace("\r\n", " ")
+    }
+
+    #[test]
+    fn confirmations_count_channels_and_patterns_together() {
+        let mut reg = Registry::default();
+        let (mut subs, _rx) = Subscriptions::new();
+        let mut out = Vec::new();
+        let mut r = Reply::new(&mut out, Proto::Resp2);
+        subscribe(&mut subs, &mut reg, 1, Kind::Channel, &[b("a"), b("a")], &mut r);
+        subscribe(&mut subs, &mut reg, 1, Kind::Pattern, &[b("h*")], &mut r);
+        subscribe(&mut subs, &mut reg, 1, Kind::Shard, &[b("s")], &mut r);
+        assert_eq!(
+            frames(&out),
+            "*3 $9 subscribe $1 a :1 *3 $9 subscribe $1 a :1 *3 $10 psubscribe $2 h* :2 *3 $10 ssubscribe $1 s :1 "
+        );
+        out.clear();
+        let mut r = Reply::new(&mut out, Proto::Resp3);
+        unsubscribe(&mut subs, &mut reg, 1, Kind::Channel, &[], &mut r);
+        unsubscribe(&mut subs, &mut reg, 1, Kind::Channel, &[], &mut r);
+        assert_eq!(frames(&out), ">3 $11 unsubscribe $1 a :1 >3 $11 unsubscribe _ :1 ");
+        assert!(subs.active());
+        unsubscribe_all(&mut subs, &mut reg, 1);
+        assert!(!subs.active());
+        assert!(reg.by_kind.iter().all(|m| m.is_empty()));
+    }
+
+    #[test]
+    fn publish_reaches_channel_and_pattern_subscribers() {
+        let mut reg = Registry::default();
+        let (mut subs, mut rx) = Subscriptions::new();
+        let mut out = Vec::new();
+        let mut r = Reply::new(&mut out, Proto::Resp2);
+        subscribe(&mut subs, &mut reg, 7, Kind::Channel, &[b("news")], &mut r);
+        subscribe(&mut subs, &mut reg, 7, Kind::Pattern, &[b("n?ws"), b("x*")], &mut r);
+        assert_eq!(reg.publish(Kind::Channel, &b("news"), &b("hi")), 2);
+        assert_eq!(reg.publish(Kind::Shard, &b("news"), &b("hi")), 0);
+        let mut out = Vec::new();
+        while let Ok(p) = rx.try_recv() {
+            p.write(&mut out, Proto::Resp3);
+        }
+        assert_eq!(frames(&out), ">3 $7 message $4 news $2 hi >4 $8 pmessage $4 n?ws $4 news $2 hi ");
+        assert_eq!(reg.names(Kind::Channel, Some(b"n*")), vec![b("news")]);
+        assert_eq!(reg.subscribers(Kind::Channel, b"news"), 1);
+    }
+}
