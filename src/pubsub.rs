@@ -22,11 +22,14 @@
 //! and the connection writes it in order.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use indexmap::IndexSet;
 
+use crate::config::OutputBufferLimit;
 use crate::glob::glob_match;
 use crate::resp::{Proto, Reply};
 
@@ -84,8 +87,118 @@ impl Push {
     }
 }
 
-pub type Sender = UnboundedSender<Push>;
-pub type Receiver = UnboundedReceiver<Push>;
+impl Push {
+    /// Roughly the bytes it takes as a reply frame (what Redis counts
+    /// against `client-output-buffer-limit`).
+    fn size(&self) -> u64 {
+        let pattern = self.pattern.as_ref().map_or(0, |p| p.len() + 16);
+        (self.kind.len() + self.channel.len() + self.message.len() + pattern + 40) as u64
+    }
+}
+
+/// What a subscriber has queued and not yet taken to write, shared by the
+/// shards that deliver to it and its connection.
+#[derive(Default)]
+struct Backlog {
+    bytes: AtomicU64,
+    /// Unix ms since which it has been over the soft limit (0: it is not).
+    over_soft_since: AtomicU64,
+    /// Past a limit: the connection closes, nothing more is queued.
+    overflowed: AtomicBool,
+    /// The soft limit last applied, for the receiver's side of the clock.
+    soft: AtomicU64,
+    /// The connection waiting to write, woken when the queue overflows (a
+    /// subscriber that does not read leaves its connection stuck writing).
+    writer: futures::task::AtomicWaker,
+}
+
+/// The sending end of a subscriber's queue: what shards deliver into.
+#[derive(Clone)]
+pub struct Sender {
+    tx: UnboundedSender<Push>,
+    backlog: Arc<Backlog>,
+}
+
+impl Sender {
+    /// Queues `push` unless the subscriber is past `limit` (the `pubsub`
+    /// class of `client-output-buffer-limit`): a subscriber that does not
+    /// read is disconnected, as Redis does, instead of growing without end.
+    fn send(&self, push: Push, limit: OutputBufferLimit, now_ms: u64) {
+        let b = &self.backlog;
+        if b.overflowed.load(Ordering::Relaxed) {
+            return;
+        }
+        b.soft.store(limit.soft, Ordering::Relaxed);
+        let queued = b.bytes.fetch_add(push.size(), Ordering::Relaxed) + push.size();
+        let over_soft = limit.soft > 0 && queued > limit.soft;
+        let since = match over_soft {
+            true => match b.over_soft_since.compare_exchange(0, now_ms, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => now_ms,
+                Err(since) => since,
+            },
+            false => 0,
+        };
+        let soft_expired = over_soft && now_ms.saturating_sub(since) >= limit.soft_seconds * 1000;
+        if (limit.hard > 0 && queued > limit.hard) || soft_expired {
+            b.overflowed.store(true, Ordering::Relaxed);
+            tracing::warn!(queued, "Client scheduled to be closed ASAP for overcoming of output buffer limits.");
+            self.tx.close_channel();
+            b.writer.wake();
+            return;
+        }
+        let _ = self.tx.unbounded_send(push);
+    }
+}
+
+/// The receiving end, the subscriber's connection's.
+pub struct Receiver {
+    rx: UnboundedReceiver<Push>,
+    backlog: Arc<Backlog>,
+}
+
+impl Receiver {
+    /// The next message, waiting for one; None once the queue is closed.
+    pub async fn next(&mut self) -> Option<Push> {
+        use futures::StreamExt;
+        let push = self.rx.next().await?;
+        self.taken(&push);
+        Some(push)
+    }
+
+    /// The next message if one is queued.
+    pub fn try_next(&mut self) -> Option<Push> {
+        let push = self.rx.try_recv().ok()?;
+        self.taken(&push);
+        Some(push)
+    }
+
+    /// The subscriber went past its output buffer limit: close it.
+    pub fn overflowed(&self) -> bool {
+        self.backlog.overflowed.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once the subscriber overflows: a write to a client that
+    /// does not read races it.
+    pub async fn overflow(&self) {
+        futures::future::poll_fn(|cx| {
+            self.backlog.writer.register(cx.waker());
+            match self.overflowed() {
+                true => std::task::Poll::Ready(()),
+                false => std::task::Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    fn taken(&self, push: &Push) {
+        let b = &self.backlog;
+        let left = b.bytes.fetch_sub(push.size(), Ordering::Relaxed).saturating_sub(push.size());
+        // Back under the soft limit: its clock starts again.
+        if left <= b.soft.load(Ordering::Relaxed) {
+            b.over_soft_since.store(0, Ordering::Relaxed);
+        }
+    }
+}
 
 /// One connection's subscriptions, in the order it made them.
 pub struct Subscriptions {
@@ -97,7 +210,9 @@ impl Subscriptions {
     /// A connection's empty subscriptions and the queue its pushes arrive on.
     pub fn new() -> (Subscriptions, Receiver) {
         let (tx, rx) = futures::channel::mpsc::unbounded();
-        (Subscriptions { tx, sets: Default::default() }, rx)
+        let backlog = Arc::new(Backlog::default());
+        let tx = Sender { tx, backlog: backlog.clone() };
+        (Subscriptions { tx, sets: Default::default() }, Receiver { rx, backlog })
     }
 
     pub fn count(&self, kind: Kind) -> usize {
@@ -146,13 +261,19 @@ impl Registry {
     /// Delivers `message` to this shard's subscribers of `channel` (a shard
     /// channel for `Kind::Shard`), then to those whose patterns match it;
     /// returns how many deliveries that made.
-    pub fn publish(&self, kind: Kind, channel: &Bytes, message: &Bytes) -> usize {
+    /// Subscribers past `limit` are disconnected instead (see [`Sender`]).
+    pub fn publish(
+        &self,
+        kind: Kind,
+        channel: &Bytes,
+        message: &Bytes,
+        limit: OutputBufferLimit,
+        now_ms: u64,
+    ) -> usize {
         let mut n = 0;
-        let send = |tx: &Sender, push: Push| {
-            // A connection that is gone drops its queue; it is unregistered
-            // as it closes, and still counted meanwhile.
-            let _ = tx.unbounded_send(push);
-        };
+        // A connection that is gone drops its queue; it is unregistered as
+        // it closes, and still counted meanwhile.
+        let send = |tx: &Sender, push: Push| tx.send(push, limit, now_ms);
         if let Some(subs) = self.by_kind[kind as usize].get(channel) {
             let kind = if kind == Kind::Shard { "smessage" } else { "message" };
             for (_, tx) in subs {
@@ -307,14 +428,46 @@ mod tests {
         let mut r = Reply::new(&mut out, Proto::Resp2);
         subscribe(&mut subs, &mut reg, 7, Kind::Channel, &[b("news")], &mut r);
         subscribe(&mut subs, &mut reg, 7, Kind::Pattern, &[b("n?ws"), b("x*")], &mut r);
-        assert_eq!(reg.publish(Kind::Channel, &b("news"), &b("hi")), 2);
-        assert_eq!(reg.publish(Kind::Shard, &b("news"), &b("hi")), 0);
+        let none = OutputBufferLimit::default();
+        assert_eq!(reg.publish(Kind::Channel, &b("news"), &b("hi"), none, 0), 2);
+        assert_eq!(reg.publish(Kind::Shard, &b("news"), &b("hi"), none, 0), 0);
         let mut out = Vec::new();
-        while let Ok(p) = rx.try_recv() {
+        while let Some(p) = rx.try_next() {
             p.write(&mut out, Proto::Resp3);
         }
         assert_eq!(frames(&out), ">3 $7 message $4 news $2 hi >4 $8 pmessage $4 n?ws $4 news $2 hi ");
         assert_eq!(reg.names(Kind::Channel, Some(b"n*")), vec![b("news")]);
         assert_eq!(reg.subscribers(Kind::Channel, b"news"), 1);
+    }
+
+    #[test]
+    fn a_subscriber_past_its_output_limit_is_cut_off() {
+        let mut reg = Registry::default();
+        let (mut subs, mut rx) = Subscriptions::new();
+        let mut out = Vec::new();
+        subscribe(&mut subs, &mut reg, 7, Kind::Channel, &[b("c")], &mut Reply::new(&mut out, Proto::Resp2));
+        let message = Bytes::from(vec![b'x'; 1000]);
+        let hard = OutputBufferLimit { hard: 10_000, soft: 0, soft_seconds: 0 };
+        for _ in 0..9 {
+            reg.publish(Kind::Channel, &b("c"), &message, hard, 0);
+        }
+        assert!(!rx.overflowed());
+        // Taking messages makes room again.
+        assert!(rx.try_next().is_some());
+        reg.publish(Kind::Channel, &b("c"), &message, hard, 0);
+        assert!(!rx.overflowed());
+        reg.publish(Kind::Channel, &b("c"), &message, hard, 0);
+        assert!(rx.overflowed(), "past the hard limit");
+        // Over the soft limit for its whole period, under the hard one.
+        let (mut subs, rx) = Subscriptions::new();
+        subscribe(&mut subs, &mut reg, 8, Kind::Channel, &[b("d")], &mut Reply::new(&mut out, Proto::Resp2));
+        let soft = OutputBufferLimit { hard: 0, soft: 2_000, soft_seconds: 60 };
+        for now in [1_000, 30_000, 60_999] {
+            reg.publish(Kind::Channel, &b("d"), &message, soft, now);
+            reg.publish(Kind::Channel, &b("d"), &message, soft, now);
+            assert!(!rx.overflowed(), "at {now} ms");
+        }
+        reg.publish(Kind::Channel, &b("d"), &message, soft, 61_000);
+        assert!(rx.overflowed(), "over the soft limit for 60 s");
     }
 }

@@ -367,3 +367,34 @@ fn subscriber_leaving_does_not_disturb_the_publisher() {
     }
     w.expect(&["PUBSUB", "NUMPAT"], ":0\r\n");
 }
+
+/// A subscriber that never reads is disconnected once its queued messages
+/// pass `client-output-buffer-limit pubsub` (hard limit), as Redis does;
+/// the publisher goes on undisturbed and the server's memory stays bounded.
+#[test]
+fn a_subscriber_that_never_reads_is_disconnected() {
+    let server = common::Server::start();
+    let mut admin = Conn::open(server.port);
+    admin.expect(&["CONFIG", "SET", "client-output-buffer-limit", "pubsub 2mb 1mb 60"], "+OK\r\n");
+    let mut reader = Conn::open(server.port);
+    reader.expect(&["SUBSCRIBE", "c"], &ack("subscribe", Some("c"), 1));
+    let mut sleeper = Conn::open(server.port);
+    sleeper.expect(&["SUBSCRIBE", "c"], &ack("subscribe", Some("c"), 1));
+    let payload = "x".repeat(100_000);
+    let mut publisher = Conn::open(server.port);
+    // Socket buffers take some megabytes first; 100 MB is far past both.
+    let mut cut_after = None;
+    for i in 0..1_000 {
+        let receivers = publisher.int(&["PUBLISH", "c", &payload]);
+        assert_eq!(String::from_utf8(reader.frame()).unwrap(), message("c", &payload));
+        if receivers == 1 {
+            cut_after = Some(i);
+            break;
+        }
+    }
+    let cut_after = cut_after.expect("the subscriber that never reads is still subscribed after 100 MB");
+    eprintln!("cut off after {} messages of 100 kB", cut_after);
+    // Its connection is closed: what it reads now ends.
+    sleeper.until_closed();
+    publisher.expect(&["PUBSUB", "NUMSUB", "c"], "*2\r\n$1\r\nc\r\n:1\r\n");
+}

@@ -163,7 +163,8 @@ fn punsubscribe(ctx: &mut ConnCtx, args: &[Bytes], reply: &mut Reply) {
 
 /// Each shard delivers to its own subscribers; the counts add up.
 fn publish(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    reply.int(ctx.shard.pubsub.publish(Kind::Channel, &args[1], &args[2]) as i64);
+    let limit = ctx.shard.config.get().output_buffer_limit(crate::config::ClientClass::Pubsub);
+    reply.int(ctx.shard.pubsub.publish(Kind::Channel, &args[1], &args[2], limit, ctx.now) as i64);
 }
 
 /// Drops every subscription of the connection, without replies: RESET and

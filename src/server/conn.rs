@@ -95,15 +95,30 @@ impl Connection {
                         return;
                     }
                 }
+                // Past its output buffer limit: Redis closes the client.
+                Event::Push(_) if self.pushes.as_ref().is_some_and(|p| p.overflowed()) => return,
                 Event::Push(None) => self.pushes = None,
                 Event::Push(Some(push)) => {
                     let proto = self.client.state.borrow().proto;
                     push.write(&mut self.out, proto);
                     self.drain_pushes();
                     self.core.shard.borrow_mut().stats.count_write(self.out.len() as u64);
-                    let written = self.io.write_all(&self.out).await;
+                    let written = {
+                        let write = std::pin::pin!(self.io.write_all(&self.out));
+                        let overflow = async {
+                            match &self.pushes {
+                                Some(rx) => rx.overflow().await,
+                                None => futures::future::pending().await,
+                            }
+                        };
+                        match select(write, std::pin::pin!(overflow)).await {
+                            Either::Left((written, _)) => written.is_ok(),
+                            // It stopped reading and went past its limit.
+                            Either::Right(_) => false,
+                        }
+                    };
                     self.out.clear();
-                    if written.is_err() {
+                    if !written {
                         return;
                     }
                 }
@@ -254,9 +269,9 @@ impl Connection {
         let Some(rx) = self.pushes.as_mut() else { return };
         let proto = self.client.state.borrow().proto;
         while self.out.len() < PUSH_WRITE {
-            match rx.try_recv() {
-                Ok(push) => push.write(&mut self.out, proto),
-                _ => break,
+            match rx.try_next() {
+                Some(push) => push.write(&mut self.out, proto),
+                None => break,
             }
         }
     }
