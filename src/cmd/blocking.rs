@@ -11,6 +11,7 @@ use bytes::Bytes;
 use super::lists;
 use super::zsets::{parse_mpop, serve_pop, PopShape};
 use super::{acl, command, flag::*, keys_after_numkeys, Command, Exec};
+use crate::persist::log::argv;
 use crate::resp::Reply;
 use crate::server::cross::Cross;
 use crate::shard::blocking::{BlockSpec, Check, Served, WaitFor};
@@ -202,7 +203,7 @@ static BLPOP: BlockSpec = BlockSpec {
     serve: serve_blpop,
     across: None,
     nothing: null_array,
-    logged: |_, key| logged(&[b"LPOP", key]),
+    logged: |_, key| argv(&[b"LPOP", key]),
 };
 
 static BRPOP: BlockSpec = BlockSpec {
@@ -211,19 +212,14 @@ static BRPOP: BlockSpec = BlockSpec {
     serve: serve_brpop,
     across: None,
     nothing: null_array,
-    logged: |_, key| logged(&[b"RPOP", key]),
+    logged: |_, key| argv(&[b"RPOP", key]),
 };
-
-/// An argument vector for the log.
-fn logged(args: &[&[u8]]) -> Vec<Bytes> {
-    args.iter().map(|a| Bytes::copy_from_slice(a)).collect()
-}
 
 /// BLMPOP/BZMPOP served from `key`: `LMPOP 1 key <end> [COUNT n]` (the
 /// timeout, numkeys and the other keys dropped).
 fn logged_mpop(name: &'static [u8], args: &[Bytes], key: &[u8]) -> Vec<Bytes> {
     let numkeys = std::str::from_utf8(&args[2]).ok().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
-    let mut out = logged(&[name, b"1", key]);
+    let mut out = argv(&[name, b"1", key]);
     out.extend(args.iter().skip(3 + numkeys).cloned());
     out
 }
@@ -231,7 +227,7 @@ fn logged_mpop(name: &'static [u8], args: &[Bytes], key: &[u8]) -> Vec<Bytes> {
 /// BLMOVE/BRPOPLPUSH served on one shard: LMOVE/RPOPLPUSH without the timeout.
 fn logged_move(args: &[Bytes], _: &[u8]) -> Vec<Bytes> {
     let name: &'static [u8] = if args.len() == 4 { b"RPOPLPUSH" } else { b"LMOVE" };
-    let mut out = logged(&[name]);
+    let mut out = argv(&[name]);
     out.extend(args[1..args.len() - 1].iter().cloned());
     out
 }
@@ -287,7 +283,7 @@ static BZPOPMIN: BlockSpec = BlockSpec {
     serve: serve_bzpopmin,
     across: None,
     nothing: null_array,
-    logged: |_, key| logged(&[b"ZPOPMIN", key]),
+    logged: |_, key| argv(&[b"ZPOPMIN", key]),
 };
 
 static BZPOPMAX: BlockSpec = BlockSpec {
@@ -296,7 +292,7 @@ static BZPOPMAX: BlockSpec = BlockSpec {
     serve: serve_bzpopmax,
     across: None,
     nothing: null_array,
-    logged: |_, key| logged(&[b"ZPOPMAX", key]),
+    logged: |_, key| argv(&[b"ZPOPMAX", key]),
 };
 
 static BZMPOP: BlockSpec = BlockSpec {

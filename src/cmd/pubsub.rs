@@ -6,13 +6,12 @@
 use std::rc::Rc;
 
 use bytes::Bytes;
-use futures::channel::oneshot;
 
 use super::{command, container, flag::*, Command, ConnCtx, Exec, Merge};
 use crate::pubsub::{self, Kind, Registry};
 use crate::resp::Reply;
 use crate::server::cross::CrossFuture;
-use crate::server::dispatch::{ShardRequest, Target};
+use crate::server::dispatch::Target;
 use crate::server::Core;
 use crate::shard::ShardCtx;
 
@@ -181,19 +180,7 @@ async fn gather<T: Send + 'static>(
     core: &Core,
     ask: impl Fn(&Registry) -> T + Send + Clone + 'static,
 ) -> Option<Vec<T>> {
-    let mut answers = Vec::with_capacity(core.shared.shards);
-    for s in 0..core.shared.shards {
-        let (done, rx) = oneshot::channel();
-        let ask = ask.clone();
-        let run = Box::new(move |shard: &mut crate::shard::Shard| drop(done.send(ask(&shard.pubsub))));
-        core.send(s, ShardRequest::Job { intents: None, run }).await.ok()?;
-        answers.push(rx);
-    }
-    let mut out = Vec::with_capacity(answers.len());
-    for rx in answers {
-        out.push(rx.await.ok()?);
-    }
-    Some(out)
+    core.gather(move |shard| ask(&shard.pubsub)).await
 }
 
 fn encode(t: Target, write: impl FnOnce(&mut Reply)) -> Vec<u8> {

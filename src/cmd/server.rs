@@ -355,14 +355,12 @@ mod at {
     pub const READS: usize = 16;
     pub const WRITES: usize = 17;
     pub const BLOCKING_KEYS: usize = 18;
-    /// Writes since the last snapshot; bytes in the current log segment,
-    /// and in it right after the last rewrite.
+    /// Writes since the last snapshot; bytes in the current log segment.
     pub const CHANGES: usize = 19;
     pub const LOG_SIZE: usize = 20;
-    pub const LOG_BASE: usize = 21;
     /// The fixed fields; then (keys, expires, sampled TTL sum, sampled TTL
     /// count) per db, then (calls, usec, rejected, failed) per command.
-    pub const FIXED: usize = 22;
+    pub const FIXED: usize = 21;
     pub const PER_DB: usize = 4;
 }
 
@@ -393,7 +391,6 @@ fn info_shard(ctx: &mut ShardCtx, _: &[Bytes], reply: &mut Reply) {
         ctx.shard.blocking.keys() as u64,
         ctx.shard.persist.log.changes,
         ctx.shard.persist.log_size,
-        ctx.shard.persist.log_base_size,
     ];
     debug_assert_eq!(v.len(), at::FIXED);
     let now = ctx.now;
@@ -845,7 +842,8 @@ fn persistence_section(out: &mut String, shared: &Shared, config: &Config, sum: 
     line(out, "module_fork_last_cow_size", &0);
     if config.appendonly {
         line(out, "aof_current_size", &sum[at::LOG_SIZE]);
-        line(out, "aof_base_size", &sum[at::LOG_BASE]);
+        // What the log was rewritten into: the latest snapshot.
+        line(out, "aof_base_size", &g.snapshot_bytes.load(relaxed));
         line(out, "aof_pending_rewrite", &0);
         line(out, "aof_buffer_length", &0);
         line(out, "aof_pending_bio_fsync", &0);

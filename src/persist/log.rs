@@ -23,6 +23,11 @@ use crate::tx::TxId;
 /// Something to run once the bytes appended before it are durable.
 pub type Waiter = Box<dyn FnOnce()>;
 
+/// An argument vector to log, from borrowed arguments.
+pub fn argv(args: &[&[u8]]) -> Vec<Bytes> {
+    args.iter().map(|a| Bytes::copy_from_slice(a)).collect()
+}
+
 /// Bytes for one segment, in append order.
 pub struct Chunk {
     pub epoch: u64,
@@ -75,10 +80,6 @@ impl ShardLog {
             rewrite: None,
             sync_requested: false,
         }
-    }
-
-    pub fn epoch(&self) -> u64 {
-        self.epoch
     }
 
     /// Logs a command that ran with clock `now` in `db`.
@@ -192,18 +193,19 @@ impl ShardLog {
 
     /// Runs `then` once everything appended so far is durable: at once
     /// unless `appendfsync always` has bytes not yet synced.
-    pub fn when_durable(&mut self, then: Waiter) {
+    pub fn when_durable(&mut self, then: impl FnOnce() + 'static) {
         self.when_durable_since(0, then)
     }
 
     /// [`ShardLog::when_durable`] for work that appended nothing after
     /// [`ShardLog::mark`] `since` runs at once: a read does not wait for
-    /// other clients' writes (nor for a disk that refuses them).
-    pub fn when_durable_since(&mut self, since: u64, then: Waiter) {
+    /// other clients' writes (nor for a disk that refuses them). Only a
+    /// waiter is boxed: the common case allocates nothing.
+    pub fn when_durable_since(&mut self, since: u64, then: impl FnOnce() + 'static) {
         if !self.must_wait_since(since) {
             return then();
         }
-        self.waiters.push_back((self.appended, then));
+        self.waiters.push_back((self.appended, Box::new(then)));
     }
 
     /// Where the log stands: compare with a later mark to see whether some
@@ -335,16 +337,16 @@ mod tests {
         let mut log = ShardLog::new(true, FsyncPolicy::Always, 0);
         let ran = Rc::new(Cell::new(0));
         let r = ran.clone();
-        log.when_durable(Box::new(move || r.set(r.get() + 1)));
+        log.when_durable(move || r.set(r.get() + 1));
         assert_eq!(ran.get(), 1, "nothing pending: at once");
         log.command(1, 0, &args(&["SET", "a", "1"]));
         let r = ran.clone();
-        log.when_durable(Box::new(move || r.set(r.get() + 1)));
+        log.when_durable(move || r.set(r.get() + 1));
         assert_eq!(ran.get(), 1);
         let (_, upto) = log.take_pending();
         log.command(1, 0, &args(&["SET", "b", "1"]));
         let r = ran.clone();
-        log.when_durable(Box::new(move || r.set(r.get() + 10)));
+        log.when_durable(move || r.set(r.get() + 10));
         for w in log.durable_to(upto) {
             w();
         }
@@ -358,7 +360,7 @@ mod tests {
         let mark = log.mark();
         let ran = Rc::new(Cell::new(false));
         let r = ran.clone();
-        log.when_durable_since(mark, Box::new(move || r.set(true)));
+        log.when_durable_since(mark, move || r.set(true));
         assert!(ran.get(), "appended nothing since its mark: no wait");
         assert!(log.must_wait_since(0));
     }

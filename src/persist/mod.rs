@@ -27,8 +27,6 @@ pub struct Persist {
     pub log: log::ShardLog,
     /// Bytes in the current log segment (`aof_current_size` is the sum).
     pub log_size: u64,
-    /// Its size right after the last rewrite (`aof_base_size`).
-    pub log_base_size: u64,
     /// The last log write failed: writes are refused with MISCONF.
     pub write_error: Option<String>,
     /// The shard's part of the snapshot being written, if any.
@@ -40,7 +38,6 @@ impl Persist {
         Persist {
             log: log::ShardLog::new(config.appendonly, config.appendfsync, epoch),
             log_size: 0,
-            log_base_size: 0,
             write_error: None,
             snapshot: None,
         }
@@ -74,9 +71,9 @@ pub struct Global {
     /// The last snapshot failed (`rdb_last_bgsave_status:err`): with
     /// `stop-writes-on-bgsave-error`, writes get `-MISCONF` until one succeeds.
     pub last_save_failed: AtomicBool,
-    /// Unix seconds: of the last successful snapshot, of the start of the
-    /// one in progress; how long the last one took, plus one (0: none yet).
-    pub last_save: AtomicU64,
+    /// Unix seconds of the start of the snapshot in progress; how long the
+    /// last one took, plus one (0: none yet). The time of the last
+    /// successful one is [`crate::server::shared::Shared::last_save`].
     pub save_started: AtomicU64,
     pub last_save_secs: AtomicU64,
     pub saves: AtomicU64,
@@ -97,9 +94,8 @@ pub struct Global {
     pub last_write_error: std::sync::Mutex<String>,
     /// Logs whose torn tail was cut at the last start.
     pub torn_tails: AtomicU64,
-    /// Keys loaded and milliseconds taken at start.
+    /// Keys loaded at start.
     pub loaded_keys: AtomicU64,
-    pub load_ms: AtomicU64,
 }
 
 impl Global {

@@ -69,7 +69,6 @@ pub async fn take(core: &Rc<Core>, reason: Reason) -> Result<(), String> {
     global.last_save_secs.store(secs + 1, Ordering::Relaxed);
     match &result {
         Ok(epoch) => {
-            global.last_save.store(unix_ms() / 1000, Ordering::Relaxed);
             core.shared.last_save.store(unix_ms() / 1000, Ordering::Relaxed);
             global.last_save_failed.store(false, Ordering::Relaxed);
             global.saves.fetch_add(1, Ordering::Relaxed);
@@ -297,7 +296,6 @@ async fn finish_part(core: &Rc<Core>, epoch: u64, ok: bool) {
         }
         let p = &mut shard.persist;
         p.log.changes -= w.changes_at_cut.min(p.log.changes);
-        p.log_base_size = 0;
     }
     let dir = super::shard_dir(&core.shared.config().dir, core.id);
     super::off_thread(move || {
@@ -418,14 +416,10 @@ pub async fn cron(core: Rc<Core>) {
             let _ = take(&core, Reason::Rewrite).await;
             continue;
         }
-        let (changes, log_bytes) = match totals(&core).await {
-            Ok(t) => t,
-            Err(_) => return,
-        };
+        // A shard gone: the server is stopping.
+        let Some((changes, log_bytes)) = totals(&core).await else { return };
         let now = unix_ms() / 1000;
-        let since = now.saturating_sub(
-            global.last_save.load(Ordering::Relaxed).max(core.shared.last_save.load(Ordering::Relaxed)),
-        );
+        let since = now.saturating_sub(core.shared.last_save.load(Ordering::Relaxed));
         // As Redis: after a failed snapshot, wait a while before the next try.
         let may_retry = !global.last_save_failed.load(Ordering::Relaxed) || now.saturating_sub(last_try) >= 5;
         let point = config.save.iter().any(|&(secs, min)| changes >= min && since >= secs);
@@ -450,18 +444,7 @@ pub async fn cron(core: Rc<Core>) {
 }
 
 /// Writes since the last snapshot and log bytes, summed over the shards.
-async fn totals(core: &Rc<Core>) -> Result<(u64, u64), String> {
-    let mut changes = 0;
-    let mut bytes = 0;
-    for s in 0..core.shared.shards {
-        let (done, rx) = oneshot::channel();
-        let run: crate::tx::sched::Step = Box::new(move |shard| {
-            let _ = done.send((shard.persist.log.changes, shard.persist.log_size));
-        });
-        core.send(s, ShardRequest::Job { intents: None, run }).await.map_err(|_| "shard unavailable".to_string())?;
-        let (c, b) = rx.await.map_err(|_| "shard unavailable".to_string())?;
-        changes += c;
-        bytes += b;
-    }
-    Ok((changes, bytes))
+async fn totals(core: &Rc<Core>) -> Option<(u64, u64)> {
+    let each = core.gather(|shard| (shard.persist.log.changes, shard.persist.log_size)).await?;
+    Some(each.into_iter().fold((0, 0), |(c, b), (sc, sb)| (c + sc, b + sb)))
 }

@@ -129,9 +129,9 @@ pub fn serve(shard: &mut Shard, req: ShardRequest) {
         ShardRequest::Release { id, touch, aborted, ack } => {
             sched::release(shard, id, touch, aborted);
             if let Some(ack) = ack {
-                shard.persist.log.when_durable(Box::new(move || {
+                shard.persist.log.when_durable(move || {
                     let _ = ack.send(());
-                }));
+                });
             }
         }
     }
@@ -150,7 +150,7 @@ pub fn run_batch(shard: &mut Shard, batch: ShardBatch, done: BatchDone) {
                 let mut out = BatchOutput::default();
                 let mark = shard.persist.log.mark();
                 execute(shard, &batch, &mut out);
-                shard.persist.log.when_durable_since(mark, Box::new(move || done(out)));
+                shard.persist.log.when_durable_since(mark, move || done(out));
             });
             return sched::run_after_locks(shard, intents, work);
         }
@@ -159,7 +159,7 @@ pub fn run_batch(shard: &mut Shard, batch: ShardBatch, done: BatchDone) {
     let mark = shard.persist.log.mark();
     execute(shard, &batch, &mut out);
     // With `appendfsync always` the replies of writes wait for the log.
-    shard.persist.log.when_durable_since(mark, Box::new(move || done(out)));
+    shard.persist.log.when_durable_since(mark, move || done(out));
 }
 
 /// What the commands of a batch touch, for the transaction locks.
@@ -479,9 +479,9 @@ impl Pipeline {
                 self.batches[home].clear();
                 if shard.persist.log.must_wait_since(mark) {
                     let (tx, rx) = oneshot::channel::<()>();
-                    shard.persist.log.when_durable(Box::new(move || {
+                    shard.persist.log.when_durable(move || {
                         let _ = tx.send(());
-                    }));
+                    });
                     synced = Some(rx);
                 }
             } else {

@@ -64,6 +64,27 @@ impl Core {
         }
         self.mesh.send_to(shard, req).await.map_err(|_| crate::tx::coord::Unavailable)
     }
+
+    /// Asks every shard the same question (outside any transaction), all in
+    /// flight at once; the answers in shard order, None if a shard is gone.
+    pub async fn gather<T: Send + 'static>(
+        &self,
+        ask: impl Fn(&mut Shard) -> T + Send + Clone + 'static,
+    ) -> Option<Vec<T>> {
+        let mut answers = Vec::with_capacity(self.shared.shards);
+        for s in 0..self.shared.shards {
+            let (done, rx) = oneshot::channel();
+            let ask = ask.clone();
+            let run = Box::new(move |shard: &mut Shard| drop(done.send(ask(shard))));
+            self.send(s, ShardRequest::Job { intents: None, run }).await.ok()?;
+            answers.push(rx);
+        }
+        let mut out = Vec::with_capacity(answers.len());
+        for rx in answers {
+            out.push(rx.await.ok()?);
+        }
+        Some(out)
+    }
 }
 
 /// Why the server could not start.
@@ -402,7 +423,6 @@ async fn load(core: Rc<Core>, plan: Arc<crate::persist::recover::Plan>) {
     };
     let global = &core.shared.persist;
     global.loaded_keys.fetch_add(keys, Ordering::Relaxed);
-    global.load_ms.fetch_max(started.elapsed().as_millis() as u64, Ordering::Relaxed);
     let left = global.loading.fetch_sub(1, Ordering::AcqRel) - 1;
     if plan.resharding() && core.id == 0 {
         while global.loading.load(Ordering::Acquire) > 1 {

@@ -279,7 +279,7 @@ fn serve(ctx: &mut ShardCtx, w: &Arc<Waiter>, key: &[u8]) {
     }
     // With `appendfsync always` the client hears of the pop once it is logged.
     let w = w.clone();
-    ctx.shard.persist.log.when_durable(Box::new(move || w.deliver(outcome)));
+    ctx.shard.persist.log.when_durable(move || w.deliver(outcome));
 }
 
 /// A blocking command that may not block (inside MULTI, like Redis's

@@ -163,15 +163,14 @@ impl ShardCtx<'_> {
     /// Logs a command that does what a cross-shard step just did here (a
     /// pop, a push): cheaper than the whole key, and replayed the same.
     pub fn log_command(&mut self, args: &[&[u8]]) {
-        let args: Vec<bytes::Bytes> = args.iter().map(|a| bytes::Bytes::copy_from_slice(a)).collect();
         let (now, db) = (self.now, self.db);
-        self.shard.persist.log.command(now, db, &args);
+        self.shard.persist.log.command(now, db, &crate::persist::log::argv(args));
     }
 
     /// Has the batch runner log `args` in place of the running command
     /// (a command whose outcome a replay could not repeat, as SPOP's draw).
     pub fn log_instead(&mut self, args: &[&[u8]]) {
-        self.shard.persist.log.rewrite = Some(args.iter().map(|a| bytes::Bytes::copy_from_slice(a)).collect());
+        self.shard.persist.log.rewrite = Some(crate::persist::log::argv(args));
     }
 
     /// Removes a live key and returns its entry.

@@ -77,7 +77,7 @@ impl Tx {
             }
             sched::release(s, id, false, false);
             // With `appendfsync always` the answer waits for the log.
-            s.persist.log.when_durable(Box::new(move || drop(tx.send(result))));
+            s.persist.log.when_durable(move || drop(tx.send(result)));
         });
         if release {
             self.held.borrow_mut().retain(|&s| s != shard);

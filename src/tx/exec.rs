@@ -324,12 +324,9 @@ async fn run_local(
         let mark = s.persist.log.mark();
         dispatch::execute(s, &batch, &mut out);
         // With `appendfsync always` the answer waits for the log.
-        s.persist.log.when_durable_since(
-            mark,
-            Box::new(move || {
-                let _ = tx.send(Some(out));
-            }),
-        );
+        s.persist.log.when_durable_since(mark, move || {
+            let _ = tx.send(Some(out));
+        });
     });
     if core.send(shard, ShardRequest::Job { intents: Some(intents), run }).await.is_err() {
         return error(t.proto, UNAVAILABLE);
