@@ -8,6 +8,7 @@ pub mod alloc;
 pub mod cmd;
 pub mod config;
 pub mod glob;
+pub mod notify;
 pub mod num;
 pub mod persist;
 pub mod pubsub;

@@ -1,29 +1,30 @@
 //! Pub/Sub across shards.
 //!
-//! A subscription lives on the subscriber's *home* shard, the one whose core
-//! serves its connection: that shard's [`Registry`] maps each channel (and
-//! each pattern, and each shard channel) to the local connections subscribed
-//! to it, each with the sending end of its connection's push queue. The
-//! connection keeps its own view ([`Subscriptions`]) for replies, counts and
-//! the RESP2 subscribed mode.
+//! Subscriptions are server-wide: one [`Directory`] (in the shared state)
+//! maps each channel, pattern and shard channel to its subscribers, each
+//! with the sending end of its connection's push queue. The connection keeps
+//! its own view ([`Subscriptions`]) for replies, counts and the RESP2
+//! subscribed mode.
 //!
-//! PUBLISH runs on every shard (the command table's `AllShards`): each shard
-//! delivers to its own subscribers and answers how many it reached; the
-//! counts add up. The message reaches a remote shard in the publishing
-//! connection's batch for that shard, so nothing global is locked per
-//! message.
+//! PUBLISH and SPUBLISH run on the publisher's home shard, keyspace
+//! notifications on the shard that changed the key: each delivers straight
+//! into the subscribers' queues, which are thread-safe and wake the
+//! subscriber's core. No message travels the mesh, and a publish nobody
+//! listens to costs one lock.
 //!
-//! Order: every subscription of a subscriber is served by one shard, its
-//! home. A publisher's commands reach a given shard in order (one batch per
-//! shard per round, each round waited for before the next; the mesh is FIFO
-//! between two shards), and a shard delivers in the order it runs them, so
-//! one publisher's messages reach each subscriber in publish order, wherever
-//! the three of them are. On the subscriber's side the push queue is FIFO
-//! and the connection writes it in order.
+//! Order: a channel's messages are delivered under its stripe's lock, so
+//! all subscribers of a channel see them in one order, and one publisher's
+//! messages (its commands run in order) in the order it published them,
+//! wherever publisher and subscribers are. On the subscriber's side the
+//! queue is FIFO and the connection writes it in order.
+//!
+//! Sharded pub/sub (SSUBSCRIBE, SPUBLISH) uses the same directory with its
+//! own namespace: one host owns every slot, so every shard channel is
+//! served here (cluster routing to other hosts is the client's, by slot).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -234,34 +235,100 @@ impl Subscriptions {
     }
 }
 
-/// The local connections subscribed to one name: (client id, its queue).
+/// The connections subscribed to one name: (client id, its queue).
 type Subscribers = Vec<(u64, Sender)>;
 
-/// One shard's subscriptions: its own connections', by name.
-#[derive(Default)]
-pub struct Registry {
-    by_kind: [HashMap<Bytes, Subscribers, ahash::RandomState>; 3],
+type Table = HashMap<Bytes, Subscribers, ahash::RandomState>;
+
+/// Channel tables are split by a hash of the name so publishers to different
+/// channels on different cores do not wait for one lock.
+const STRIPES: usize = 64;
+
+/// Every subscription of the server, by name, with the queue of each
+/// subscriber: PUBLISH, SPUBLISH and keyspace notifications deliver straight
+/// into those queues from whichever core runs them (the queues are
+/// thread-safe and wake the subscriber's core), so a message costs no hop
+/// between shards and nothing is asked of shards without subscribers.
+///
+/// Order: a publisher delivers under the lock of its channel's stripe, so
+/// every subscriber of a channel sees its messages in one order, and one
+/// publisher's messages in the order it published them.
+pub struct Directory {
+    /// Channels and shard channels ([`Kind::Channel`], [`Kind::Shard`]).
+    stripes: Box<[Mutex<[Table; 2]>]>,
+    patterns: RwLock<Table>,
+    /// How many names have subscribers, per kind: INFO, and the fast path
+    /// of a notification nobody listens to.
+    names: [AtomicUsize; 3],
+    hasher: ahash::RandomState,
 }
 
-impl Registry {
-    fn add(&mut self, kind: Kind, name: &Bytes, client: u64, tx: &Sender) {
-        self.by_kind[kind as usize].entry(name.clone()).or_default().push((client, tx.clone()));
+impl Default for Directory {
+    fn default() -> Directory {
+        Directory {
+            stripes: (0..STRIPES).map(|_| Mutex::default()).collect(),
+            patterns: RwLock::default(),
+            names: Default::default(),
+            hasher: ahash::RandomState::new(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Directory {
+    fn stripe(&self, name: &[u8]) -> &Mutex<[Table; 2]> {
+        &self.stripes[self.hasher.hash_one(name) as usize % STRIPES]
     }
 
-    fn remove(&mut self, kind: Kind, name: &[u8], client: u64) {
-        let map = &mut self.by_kind[kind as usize];
-        if let Some(subs) = map.get_mut(name) {
-            subs.retain(|(id, _)| *id != client);
-            if subs.is_empty() {
-                map.remove(name);
-            }
+    /// Runs `f` on the table of `kind` that holds `name`.
+    fn with_table<R>(&self, kind: Kind, name: &[u8], f: impl FnOnce(&mut Table) -> R) -> R {
+        match kind {
+            Kind::Pattern => f(&mut self.patterns.write().unwrap_or_else(|p| p.into_inner())),
+            Kind::Channel | Kind::Shard => f(&mut lock(self.stripe(name))[kind as usize / 2]),
         }
     }
 
-    /// Delivers `message` to this shard's subscribers of `channel` (a shard
-    /// channel for `Kind::Shard`), then to those whose patterns match it;
-    /// returns how many deliveries that made.
-    /// Subscribers past `limit` are disconnected instead (see [`Sender`]).
+    fn add(&self, kind: Kind, name: &Bytes, client: u64, tx: &Sender) {
+        self.with_table(kind, name, |t| {
+            let subs = t.entry(name.clone()).or_default();
+            if subs.is_empty() {
+                self.names[kind as usize].fetch_add(1, Ordering::Relaxed);
+            }
+            subs.push((client, tx.clone()));
+        })
+    }
+
+    fn remove(&self, kind: Kind, name: &[u8], client: u64) {
+        self.with_table(kind, name, |t| {
+            if let Some(subs) = t.get_mut(name) {
+                subs.retain(|(id, _)| *id != client);
+                if subs.is_empty() {
+                    t.remove(name);
+                    self.names[kind as usize].fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+        })
+    }
+
+    /// How many distinct names of `kind` have subscribers (INFO's
+    /// pubsub_channels, pubsub_patterns, pubsubshard_channels).
+    pub fn count(&self, kind: Kind) -> usize {
+        self.names[kind as usize].load(Ordering::Relaxed)
+    }
+
+    /// Nobody subscribes to any channel or pattern: a PUBLISH or a keyspace
+    /// notification reaches no one.
+    pub fn is_idle(&self) -> bool {
+        self.count(Kind::Channel) == 0 && self.count(Kind::Pattern) == 0
+    }
+
+    /// Delivers `message` to the subscribers of `channel` (a shard channel
+    /// for `Kind::Shard`), then to those whose patterns match it; returns
+    /// how many deliveries that made. Subscribers past `limit` are
+    /// disconnected instead (see [`Sender`]).
     pub fn publish(
         &self,
         kind: Kind,
@@ -270,19 +337,21 @@ impl Registry {
         limit: OutputBufferLimit,
         now_ms: u64,
     ) -> usize {
-        let mut n = 0;
         // A connection that is gone drops its queue; it is unregistered as
         // it closes, and still counted meanwhile.
         let send = |tx: &Sender, push: Push| tx.send(push, limit, now_ms);
-        if let Some(subs) = self.by_kind[kind as usize].get(channel) {
+        let stripe = lock(self.stripe(channel));
+        let mut n = 0;
+        if let Some(subs) = stripe[kind as usize / 2].get(channel) {
             let kind = if kind == Kind::Shard { "smessage" } else { "message" };
             for (_, tx) in subs {
                 send(tx, Push { kind, pattern: None, channel: channel.clone(), message: message.clone() });
             }
             n += subs.len();
         }
-        if kind == Kind::Channel {
-            for (pattern, subs) in &self.by_kind[Kind::Pattern as usize] {
+        if kind == Kind::Channel && self.count(Kind::Pattern) > 0 {
+            let patterns = self.patterns.read().unwrap_or_else(|p| p.into_inner());
+            for (pattern, subs) in patterns.iter() {
                 if !glob_match(pattern, channel, false) {
                     continue;
                 }
@@ -301,33 +370,38 @@ impl Registry {
         n
     }
 
-    /// The channels (or shard channels) with subscribers here, those
-    /// matching `pattern` if given (PUBSUB CHANNELS); every pattern for
-    /// `Kind::Pattern`.
+    /// The channels (or shard channels) with subscribers, those matching
+    /// `pattern` if given (PUBSUB CHANNELS, SHARDCHANNELS); every pattern
+    /// for `Kind::Pattern`.
     pub fn names(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Bytes> {
-        let all = self.by_kind[kind as usize].keys();
-        all.filter(|c| pattern.is_none_or(|p| glob_match(p, c, false))).cloned().collect()
+        let wanted = |c: &&Bytes| pattern.is_none_or(|p| glob_match(p, c, false));
+        match kind {
+            Kind::Pattern => {
+                let patterns = self.patterns.read().unwrap_or_else(|p| p.into_inner());
+                patterns.keys().filter(wanted).cloned().collect()
+            }
+            Kind::Channel | Kind::Shard => {
+                let mut out = Vec::new();
+                for stripe in self.stripes.iter() {
+                    out.extend(lock(stripe)[kind as usize / 2].keys().filter(wanted).cloned());
+                }
+                out
+            }
+        }
     }
 
-    /// How many of this shard's connections subscribe to `name`.
+    /// How many connections subscribe to `name` (PUBSUB NUMSUB, SHARDNUMSUB).
     pub fn subscribers(&self, kind: Kind, name: &[u8]) -> usize {
-        self.by_kind[kind as usize].get(name).map_or(0, Vec::len)
+        self.with_table(kind, name, |t| t.get(name).map_or(0, Vec::len))
     }
 }
 
 /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE: one confirmation per name, with the
 /// connection's count after it.
-pub fn subscribe(
-    subs: &mut Subscriptions,
-    reg: &mut Registry,
-    client: u64,
-    kind: Kind,
-    names: &[Bytes],
-    r: &mut Reply,
-) {
+pub fn subscribe(subs: &mut Subscriptions, dir: &Directory, client: u64, kind: Kind, names: &[Bytes], r: &mut Reply) {
     for name in names {
         if subs.sets[kind as usize].insert(name.clone()) {
-            reg.add(kind, name, client, &subs.tx);
+            dir.add(kind, name, client, &subs.tx);
         }
         confirm(r, kind.subscribed(), Some(name), subs.reply_count(kind));
     }
@@ -336,14 +410,7 @@ pub fn subscribe(
 /// UNSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE: one confirmation per name
 /// (subscribed or not); with no names, one per subscription of that kind,
 /// or a single one with a null name when there is none.
-pub fn unsubscribe(
-    subs: &mut Subscriptions,
-    reg: &mut Registry,
-    client: u64,
-    kind: Kind,
-    names: &[Bytes],
-    r: &mut Reply,
-) {
+pub fn unsubscribe(subs: &mut Subscriptions, dir: &Directory, client: u64, kind: Kind, names: &[Bytes], r: &mut Reply) {
     let all: Vec<Bytes>;
     let names = if names.is_empty() {
         all = subs.sets[kind as usize].iter().cloned().collect();
@@ -357,7 +424,7 @@ pub fn unsubscribe(
     };
     for name in names {
         if subs.sets[kind as usize].shift_remove(name) {
-            reg.remove(kind, name, client);
+            dir.remove(kind, name, client);
         }
         confirm(r, kind.unsubscribed(), Some(name), subs.reply_count(kind));
     }
@@ -365,10 +432,10 @@ pub fn unsubscribe(
 
 /// Drops every subscription of a connection, without replies (RESET, or
 /// the connection closing).
-pub fn unsubscribe_all(subs: &mut Subscriptions, reg: &mut Registry, client: u64) {
+pub fn unsubscribe_all(subs: &mut Subscriptions, dir: &Directory, client: u64) {
     for kind in Kind::ALL {
         for name in std::mem::take(&mut subs.sets[kind as usize]) {
-            reg.remove(kind, &name, client);
+            dir.remove(kind, &name, client);
         }
     }
 }
@@ -398,36 +465,36 @@ mod tests {
 
     #[test]
     fn confirmations_count_channels_and_patterns_together() {
-        let mut reg = Registry::default();
+        let reg = Directory::default();
         let (mut subs, _rx) = Subscriptions::new();
         let mut out = Vec::new();
         let mut r = Reply::new(&mut out, Proto::Resp2);
-        subscribe(&mut subs, &mut reg, 1, Kind::Channel, &[b("a"), b("a")], &mut r);
-        subscribe(&mut subs, &mut reg, 1, Kind::Pattern, &[b("h*")], &mut r);
-        subscribe(&mut subs, &mut reg, 1, Kind::Shard, &[b("s")], &mut r);
+        subscribe(&mut subs, &reg, 1, Kind::Channel, &[b("a"), b("a")], &mut r);
+        subscribe(&mut subs, &reg, 1, Kind::Pattern, &[b("h*")], &mut r);
+        subscribe(&mut subs, &reg, 1, Kind::Shard, &[b("s")], &mut r);
         assert_eq!(
             frames(&out),
             "*3 $9 subscribe $1 a :1 *3 $9 subscribe $1 a :1 *3 $10 psubscribe $2 h* :2 *3 $10 ssubscribe $1 s :1 "
         );
         out.clear();
         let mut r = Reply::new(&mut out, Proto::Resp3);
-        unsubscribe(&mut subs, &mut reg, 1, Kind::Channel, &[], &mut r);
-        unsubscribe(&mut subs, &mut reg, 1, Kind::Channel, &[], &mut r);
+        unsubscribe(&mut subs, &reg, 1, Kind::Channel, &[], &mut r);
+        unsubscribe(&mut subs, &reg, 1, Kind::Channel, &[], &mut r);
         assert_eq!(frames(&out), ">3 $11 unsubscribe $1 a :1 >3 $11 unsubscribe _ :1 ");
         assert!(subs.active());
-        unsubscribe_all(&mut subs, &mut reg, 1);
+        unsubscribe_all(&mut subs, &reg, 1);
         assert!(!subs.active());
-        assert!(reg.by_kind.iter().all(|m| m.is_empty()));
+        assert!(Kind::ALL.iter().all(|&k| reg.count(k) == 0 && reg.names(k, None).is_empty()));
     }
 
     #[test]
     fn publish_reaches_channel_and_pattern_subscribers() {
-        let mut reg = Registry::default();
+        let reg = Directory::default();
         let (mut subs, mut rx) = Subscriptions::new();
         let mut out = Vec::new();
         let mut r = Reply::new(&mut out, Proto::Resp2);
-        subscribe(&mut subs, &mut reg, 7, Kind::Channel, &[b("news")], &mut r);
-        subscribe(&mut subs, &mut reg, 7, Kind::Pattern, &[b("n?ws"), b("x*")], &mut r);
+        subscribe(&mut subs, &reg, 7, Kind::Channel, &[b("news")], &mut r);
+        subscribe(&mut subs, &reg, 7, Kind::Pattern, &[b("n?ws"), b("x*")], &mut r);
         let none = OutputBufferLimit::default();
         assert_eq!(reg.publish(Kind::Channel, &b("news"), &b("hi"), none, 0), 2);
         assert_eq!(reg.publish(Kind::Shard, &b("news"), &b("hi"), none, 0), 0);
@@ -442,10 +509,10 @@ mod tests {
 
     #[test]
     fn a_subscriber_past_its_output_limit_is_cut_off() {
-        let mut reg = Registry::default();
+        let reg = Directory::default();
         let (mut subs, mut rx) = Subscriptions::new();
         let mut out = Vec::new();
-        subscribe(&mut subs, &mut reg, 7, Kind::Channel, &[b("c")], &mut Reply::new(&mut out, Proto::Resp2));
+        subscribe(&mut subs, &reg, 7, Kind::Channel, &[b("c")], &mut Reply::new(&mut out, Proto::Resp2));
         let message = Bytes::from(vec![b'x'; 1000]);
         let hard = OutputBufferLimit { hard: 10_000, soft: 0, soft_seconds: 0 };
         for _ in 0..9 {
@@ -460,7 +527,7 @@ mod tests {
         assert!(rx.overflowed(), "past the hard limit");
         // Over the soft limit for its whole period, under the hard one.
         let (mut subs, rx) = Subscriptions::new();
-        subscribe(&mut subs, &mut reg, 8, Kind::Channel, &[b("d")], &mut Reply::new(&mut out, Proto::Resp2));
+        subscribe(&mut subs, &reg, 8, Kind::Channel, &[b("d")], &mut Reply::new(&mut out, Proto::Resp2));
         let soft = OutputBufferLimit { hard: 0, soft: 2_000, soft_seconds: 60 };
         for now in [1_000, 30_000, 60_999] {
             reg.publish(Kind::Channel, &b("d"), &message, soft, now);

@@ -303,7 +303,7 @@ fn reset(ctx: &mut ConnCtx, _: &[Bytes], reply: &mut Reply) {
     }
     // Or the connection subscribes again after this batch.
     ctx.after.monitor = false;
-    super::pubsub::forget(&crate::server::Core::current(), ctx.client);
+    super::pubsub::forget(ctx.shared, ctx.client);
     let mut s = ctx.client.state.borrow_mut();
     s.db = 0;
     s.proto = Proto::Resp2;

@@ -458,6 +458,7 @@ pub(crate) fn family_key_flags() -> impl Iterator<Item = &'static [(&'static str
         zsets::KEY_FLAGS,
         sort::KEY_FLAGS,
         blocking::KEY_FLAGS,
+        pubsub::KEY_FLAGS,
     ]
     .into_iter()
 }

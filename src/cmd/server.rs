@@ -573,9 +573,10 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         line(&mut out, "current_eviction_exceeded_time", &0);
         line(&mut out, "keyspace_hits", &sum[at::HITS]);
         line(&mut out, "keyspace_misses", &sum[at::MISSES]);
-        line(&mut out, "pubsub_channels", &0);
-        line(&mut out, "pubsub_patterns", &0);
-        line(&mut out, "pubsubshard_channels", &0);
+        let pubsub = &ctx.shared.pubsub;
+        line(&mut out, "pubsub_channels", &pubsub.count(crate::pubsub::Kind::Channel));
+        line(&mut out, "pubsub_patterns", &pubsub.count(crate::pubsub::Kind::Pattern));
+        line(&mut out, "pubsubshard_channels", &pubsub.count(crate::pubsub::Kind::Shard));
         // Never forks, no MIGRATE, not a replica, no active defrag, no
         // client-side caching: these stay 0.
         for k in [

@@ -85,6 +85,9 @@ pub struct Config {
     pub zset_max_listpack_value: usize,
     /// `hz`, always within 1..=500 (out-of-range values are capped).
     pub hz: u32,
+    /// `notify-keyspace-events`: the event classes published, see
+    /// [`crate::notify::class`].
+    pub notify_keyspace_events: u32,
     /// `io-memory`: DMA memory per shard, 0 = auto (immutable).
     pub io_memory: u64,
     /// `spin-before-park`: microseconds (immutable).
@@ -243,6 +246,7 @@ impl Config {
             zset_max_listpack_entries: 0,
             zset_max_listpack_value: 0,
             hz: 0,
+            notify_keyspace_events: 0,
             io_memory: 0,
             spin_before_park: 0,
             preempt_timer: 0,

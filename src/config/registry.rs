@@ -530,6 +530,21 @@ pub static SETTINGS: &[Setting] = &[
         // Redis accepts 0..INT_MAX and silently caps to 1..=500.
         kind: Kind::Int { min: 0, max: INT_MAX, get: |c| c.hz.into(), set: |c, v| c.hz = v.clamp(1, 500) as u32 },
     },
+    Setting {
+        name: "notify-keyspace-events",
+        doc: "Keyspace events published over pub/sub: K (keyspace) and/or E (keyevent) with classes g$lshzxetdmn, A = g$lshzxetd (\"\" = off).",
+        default: "\"\"",
+        flags: Flags::MUTABLE,
+        kind: Kind::Str {
+            get: |c| crate::notify::format(c.notify_keyspace_events).into_bytes(),
+            set: |c, v| {
+                let flags = crate::notify::parse(v)
+                    .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+                c.notify_keyspace_events = flags;
+                Ok(())
+            },
+        },
+    },
     // --- shardis runtime -------------------------------------------------
     Setting {
         name: "io-memory",

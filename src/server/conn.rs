@@ -69,7 +69,7 @@ impl Connection {
 
     pub async fn serve(mut self) {
         self.run().await;
-        crate::cmd::pubsub::forget(&self.core, &self.client);
+        crate::cmd::pubsub::forget(&self.core.shared, &self.client);
         if self.monitor.is_some() {
             self.core.shared.monitors.remove(self.client.id);
         }
@@ -439,7 +439,9 @@ impl Connection {
                 }
             }
             Exec::Keyed(_) => {
+                // A shard channel (SPUBLISH) is not a key: published from home.
                 let shard = match cmd.first_key {
+                    _ if cmd.has(flag::PUBSUB) => self.core.id,
                     k if k > 0 && (k as usize) < args.len() => shard_of_key(&args[k as usize], shards),
                     _ => self.core.id,
                 };

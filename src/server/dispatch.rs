@@ -193,6 +193,8 @@ pub fn command_intents(cmd: &Command, args: &[Bytes], keys: &mut Vec<(Bytes, Mod
 pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
     let now = unix_ms();
     crate::shard::keyspace::set_clock(now);
+    // Settings a handler reads (keyspace events, limits) as of this batch.
+    shard.config.refresh(&shard.shared);
     let registry = registry();
     for c in &batch.cmds {
         let cmd = registry.by_id(c.id);

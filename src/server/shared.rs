@@ -26,6 +26,8 @@ pub struct Shared {
     pub connected_clients: AtomicUsize,
     pub rejected_connections: AtomicU64,
     pub monitors: Monitors,
+    /// Every pub/sub subscription of the server.
+    pub pubsub: crate::pubsub::Directory,
     /// Unix seconds of the last successful save (`LASTSAVE`).
     pub last_save: AtomicU64,
     pub persist: crate::persist::Global,
@@ -46,6 +48,7 @@ impl Shared {
             connected_clients: AtomicUsize::new(0),
             rejected_connections: AtomicU64::new(0),
             monitors: Monitors::default(),
+            pubsub: Default::default(),
             last_save: AtomicU64::new(unix_ms() / 1000),
             persist: Default::default(),
             control: Mutex::new(control),

@@ -32,8 +32,6 @@ pub struct Shard {
     pub watches: crate::tx::watch::Watches,
     /// The shard's log and snapshot state.
     pub persist: crate::persist::Persist,
-    /// The subscriptions of the connections this shard serves.
-    pub pubsub: crate::pubsub::Registry,
 }
 
 impl Shard {
@@ -53,12 +51,17 @@ impl Shard {
             sched: Default::default(),
             watches: Default::default(),
             persist,
-            pubsub: Default::default(),
         }
     }
 
     pub fn shards(&self) -> usize {
         self.shared.shards
+    }
+
+    /// Publishes keyspace event `event` of `class` on `key` of `db`
+    /// (`notify-keyspace-events`); nearly free when off or unheard.
+    pub fn notify(&self, db: usize, now: UnixMs, class: u32, event: &str, key: &[u8]) {
+        crate::notify::notify(self.config.get(), &self.shared, now, class, event, key, db)
     }
 
     /// Serves blocked clients whose keys the last command created; called
@@ -84,6 +87,12 @@ pub struct ShardCtx<'a> {
 impl ShardCtx<'_> {
     pub fn db(&mut self) -> &mut Db {
         &mut self.shard.dbs[self.db]
+    }
+
+    /// Publishes keyspace event `event` of `class` on `key` of the client's
+    /// db, as Redis's `notifyKeyspaceEvent`.
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.shard.notify(self.db, self.now, class, event, key)
     }
 
     /// The live entry under `key` in the client's db, marked accessed.
