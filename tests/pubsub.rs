@@ -3,7 +3,9 @@
 //! message and pmessage frames with pattern edge cases, PUBLISH counts and
 //! PUBSUB introspection with subscribers spread over both shards, the order
 //! of a 100 k message burst at subscribers on both shards, and subscribers
-//! leaving without disturbing the publisher.
+//! leaving without disturbing the publisher, sharded pub/sub (SSUBSCRIBE,
+//! SPUBLISH, PUBSUB SHARD*), INFO counts, and the output-buffer bound on a
+//! subscriber that never reads (up to 1 GB published).
 //!
 //! The server picks a connection's shard (SO_REUSEPORT spreads accepted
 //! connections over the shards' listeners) and does not show it, so the
@@ -397,4 +399,145 @@ fn a_subscriber_that_never_reads_is_disconnected() {
     // Its connection is closed: what it reads now ends.
     sleeper.until_closed();
     publisher.expect(&["PUBSUB", "NUMSUB", "c"], "*2\r\n$1\r\nc\r\n:1\r\n");
+}
+
+fn smessage(channel: &str, payload: &str) -> String {
+    frame('*', &[Some("smessage"), Some(channel), Some(payload)], None)
+}
+
+/// Shard channels: their own namespace and count, `smessage` frames,
+/// PUBSUB SHARDCHANNELS / SHARDNUMSUB, and no crossing with plain channels.
+#[test]
+fn sharded_pubsub_matches_redis() {
+    let p = Pair::start(&[]);
+    p.session_raw(&steps(&[
+        (&["SSUBSCRIBE"], "-ERR wrong number of arguments for 'ssubscribe' command\r\n"),
+        (&["SPUBLISH", "a"], "-ERR wrong number of arguments for 'spublish' command\r\n"),
+        (&["SUNSUBSCRIBE"], &ack("sunsubscribe", None, 0)),
+        (&["SUBSCRIBE", "a"], &ack("subscribe", Some("a"), 1)),
+        (&["SSUBSCRIBE", "a", "b"], &(ack("ssubscribe", Some("a"), 1) + &ack("ssubscribe", Some("b"), 2))),
+        (&["PSUBSCRIBE", "x*"], &ack("psubscribe", Some("x*"), 2)),
+        (&["GET", "k"], &not_allowed("get")),
+        (&["UNSUBSCRIBE"], &ack("unsubscribe", Some("a"), 1)),
+        (&["PUNSUBSCRIBE"], &ack("punsubscribe", Some("x*"), 0)),
+        // Still subscribed to shard channels: still in subscribed mode.
+        (&["GET", "k"], &not_allowed("get")),
+        (&["SUNSUBSCRIBE", "b", "zz"], &(ack("sunsubscribe", Some("b"), 1) + &ack("sunsubscribe", Some("zz"), 1))),
+        (&["SUNSUBSCRIBE"], &ack("sunsubscribe", Some("a"), 0)),
+        (&["GET", "k"], "$-1\r\n"),
+        // Shard channels are in the key positions (cluster routing) but not keys.
+        (&["COMMAND", "GETKEYS", "SPUBLISH", "ch", "m"], "-ERR The command has no key arguments\r\n"),
+        (&["COMMAND", "GETKEYS", "SSUBSCRIBE", "c1", "c2"], "-ERR The command has no key arguments\r\n"),
+    ]));
+    for (name, port) in p.ports() {
+        let mut subs: Vec<Conn> = (0..8).map(|_| Conn::open(port)).collect();
+        for s in &mut subs {
+            s.expect(&["SSUBSCRIBE", "orders", "news"], &ack("ssubscribe", Some("orders"), 1));
+            assert_eq!(String::from_utf8(s.frame()).unwrap(), ack("ssubscribe", Some("news"), 2), "{name}");
+        }
+        subs[0].expect(&["SUBSCRIBE", "plain"], &ack("subscribe", Some("plain"), 1));
+        let mut publisher = Conn::open(port);
+        assert_eq!(publisher.int(&["SPUBLISH", "orders", "o1"]), 8, "{name}");
+        // A plain PUBLISH does not reach shard-channel subscribers, nor the reverse.
+        assert_eq!(publisher.int(&["PUBLISH", "orders", "p"]), 0, "{name}");
+        assert_eq!(publisher.int(&["SPUBLISH", "plain", "p"]), 0, "{name}");
+        for s in &mut subs {
+            assert_eq!(String::from_utf8(s.frame()).unwrap(), smessage("orders", "o1"), "{name}");
+            s.assert_silent(Duration::from_millis(20));
+        }
+        let mut listed = blackbox::bulk_array(&publisher.call(&["PUBSUB", "SHARDCHANNELS"]));
+        listed.sort();
+        assert_eq!(listed, ["news", "orders"], "{name}");
+        publisher.expect(&["PUBSUB", "SHARDCHANNELS", "o*"], "*1\r\n$6\r\norders\r\n");
+        publisher.expect(&["PUBSUB", "CHANNELS"], "*1\r\n$5\r\nplain\r\n");
+        publisher
+            .expect(&["PUBSUB", "SHARDNUMSUB", "orders", "plain"], "*4\r\n$6\r\norders\r\n:8\r\n$5\r\nplain\r\n:0\r\n");
+        publisher.expect(&["PUBSUB", "NUMSUB", "orders", "plain"], "*4\r\n$6\r\norders\r\n:0\r\n$5\r\nplain\r\n:1\r\n");
+        let info = String::from_utf8(publisher.call(&["INFO", "stats"])).unwrap();
+        let field = |f| blackbox::info_field(&info, f);
+        assert_eq!(field("pubsub_channels").as_deref(), Some("1"), "{name}");
+        assert_eq!(field("pubsub_patterns").as_deref(), Some("0"), "{name}");
+        assert_eq!(field("pubsubshard_channels").as_deref(), Some("2"), "{name}");
+        drop(subs);
+        // Connections that close leave no subscriptions behind.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while publisher.int(&["SPUBLISH", "orders", "o2"]) != 0 {
+            assert!(Instant::now() < deadline, "{name}: closed subscribers still counted");
+            thread::sleep(Duration::from_millis(10));
+        }
+        publisher.expect(&["PUBSUB", "SHARDCHANNELS"], "*0\r\n");
+    }
+}
+
+/// The RESP3 frame of a shard message, and CLIENT LIST's counts.
+#[test]
+fn shard_messages_in_resp3_and_client_counts() {
+    let p = Pair::start(&[]);
+    for (name, port) in p.ports() {
+        let mut sub = Conn::open(port);
+        sub.call(&["HELLO", "3"]);
+        sub.expect(&["SSUBSCRIBE", "s"], &ack3("ssubscribe", Some("s"), 1));
+        sub.expect(&["SUBSCRIBE", "a", "b"], &ack3("subscribe", Some("a"), 1));
+        assert_eq!(String::from_utf8(sub.frame()).unwrap(), ack3("subscribe", Some("b"), 2), "{name}");
+        sub.expect(&["PSUBSCRIBE", "p*"], &ack3("psubscribe", Some("p*"), 3));
+        let line = String::from_utf8(sub.call(&["CLIENT", "INFO"])).unwrap();
+        assert!(line.contains(" sub=2 psub=1 ssub=1 "), "{name}: {line}");
+        assert!(line.contains(" flags=P "), "{name}: {line}");
+        let mut publisher = Conn::open(port);
+        assert_eq!(publisher.int(&["SPUBLISH", "s", "hi"]), 1, "{name}");
+        let push = frame('>', &[Some("smessage"), Some("s"), Some("hi")], None);
+        assert_eq!(String::from_utf8(sub.frame()).unwrap(), push, "{name}");
+    }
+}
+
+#[test]
+fn pubsub_help_matches_redis() {
+    let p = Pair::start(&[]);
+    for (name, port) in p.ports() {
+        let mut c = Conn::open(port);
+        let help = String::from_utf8(c.call(&["PUBSUB", "HELP"])).unwrap();
+        assert!(
+            help.starts_with("*14\r\n+PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"),
+            "{name}: {help}"
+        );
+        assert!(help.contains("+SHARDNUMSUB [<shardchannel> ...]\r\n"), "{name}");
+        assert!(help.ends_with("+HELP\r\n+    Prints this help.\r\n"), "{name}");
+    }
+}
+
+/// The bound: a subscriber that never reads while 1 GB is published
+/// is cut off at the default `client-output-buffer-limit pubsub 32mb 8mb 60`;
+/// the server's memory stays bounded, and a subscriber that reads gets
+/// every message.
+#[test]
+fn a_gigabyte_to_a_subscriber_that_never_reads_stays_bounded() {
+    let server = common::Server::start();
+    let mut reader = Conn::open(server.port);
+    reader.expect(&["SUBSCRIBE", "c"], &ack("subscribe", Some("c"), 1));
+    let mut sleeper = Conn::open(server.port);
+    sleeper.expect(&["SUBSCRIBE", "c"], &ack("subscribe", Some("c"), 1));
+    let mut publisher = Conn::open(server.port);
+    let rss = |c: &mut Conn| -> u64 {
+        let info = String::from_utf8(c.call(&["INFO", "memory"])).unwrap();
+        blackbox::info_field(&info, "used_memory_rss").unwrap().parse().unwrap()
+    };
+    let before = rss(&mut publisher);
+    let payload = "y".repeat(1 << 20);
+    let want = message("c", &payload);
+    let (mut peak, mut cut_after) = (0, None);
+    for i in 0..1024 {
+        let receivers = publisher.int(&["PUBLISH", "c", &payload]);
+        assert_eq!(String::from_utf8(reader.frame()).unwrap(), want, "message {i}");
+        if receivers == 1 && cut_after.is_none() {
+            cut_after = Some(i);
+        }
+        if i % 32 == 0 {
+            peak = peak.max(rss(&mut publisher));
+        }
+    }
+    let cut_after = cut_after.expect("the subscriber that never reads was never disconnected");
+    eprintln!("cut off after {cut_after} MB; RSS {} MB before, peak {} MB", before >> 20, peak >> 20);
+    assert!(cut_after < 64, "disconnected only after {cut_after} MB (limit 32 MB)");
+    assert!(peak < before + (160 << 20), "RSS grew from {before} to {peak} while publishing 1 GB");
+    sleeper.until_closed();
 }

@@ -435,7 +435,8 @@ fn keys_of(args: &[Bytes]) -> Result<(&'static Command, Vec<usize>), &'static st
         Err(_) => return Err("ERR Invalid command specified"),
     };
     let positions: Vec<usize> = resolved.cmd.key_positions(target).collect();
-    if positions.is_empty() {
+    // Shard channels sit where keys do but are not keys (`not_key`).
+    if positions.is_empty() || key_flags(resolved.cmd).contains(&"not_key") {
         return Err("ERR The command has no key arguments");
     }
     Ok((resolved.cmd, positions))
