@@ -148,6 +148,11 @@ fn subcommand_errors_match_redis() {
         (&["PUBSUB", "NUMSUB"], "*0\r\n"),
         (&["PUBSUB", "CHANNELS"], "*0\r\n"),
         (&["PUBLISH", "nobody", "x"], ":0\r\n"),
+        // Commands without keys still run inside a transaction.
+        (&["MULTI"], "+OK\r\n"),
+        (&["PUBLISH", "nobody", "x"], "+QUEUED\r\n"),
+        (&["SPUBLISH", "nobody", "x"], "+QUEUED\r\n"),
+        (&["EXEC"], "*2\r\n:0\r\n:0\r\n"),
     ]));
 }
 

@@ -439,12 +439,7 @@ impl Connection {
                 }
             }
             Exec::Keyed(_) => {
-                // A shard channel (SPUBLISH) is not a key: published from home.
-                let shard = match cmd.first_key {
-                    _ if cmd.has(flag::PUBSUB) => self.core.id,
-                    k if k > 0 && (k as usize) < args.len() => shard_of_key(&args[k as usize], shards),
-                    _ => self.core.id,
-                };
+                let shard = super::dispatch::keyed_shard(cmd, args, shards, self.core.id);
                 self.pipeline.to_shard(shard, resolved, target, args);
             }
             Exec::MultiKey(_, merge) => {

@@ -162,6 +162,18 @@ pub fn run_batch(shard: &mut Shard, batch: ShardBatch, done: BatchDone) {
     shard.persist.log.when_durable_since(mark, move || done(out));
 }
 
+/// The shard that runs a single-key command: its key's owner; `home` (the
+/// connection's own) for one without a key, or whose "key" is a shard
+/// channel (SPUBLISH: delivered from anywhere, so not worth a hop).
+pub fn keyed_shard(cmd: &Command, args: &[Bytes], shards: usize, home: usize) -> usize {
+    match cmd.first_key {
+        k if k > 0 && (k as usize) < args.len() && !cmd.has(flag::PUBSUB) => {
+            crate::slot::shard_of_key(&args[k as usize], shards)
+        }
+        _ => home,
+    }
+}
+
 /// What the commands of a batch touch, for the transaction locks.
 pub fn batch_intents(batch: &ShardBatch) -> Intents {
     let registry = registry();

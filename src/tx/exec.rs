@@ -124,9 +124,11 @@ impl Plan {
         self.parts.push(Part::Hops { r, t, args });
     }
 
-    /// The shards with something to do (or watched keys to check).
+    /// The shards with something to do (or watched keys to check): a
+    /// command that names no key (PUBLISH) still runs somewhere.
     fn shards(&self) -> Vec<usize> {
-        (0..self.keys.len()).filter(|&s| self.whole[s] || !self.keys[s].is_empty()).collect()
+        let busy = |s: usize| self.segments.iter().any(|seg| !seg[s].cmds.is_empty());
+        (0..self.keys.len()).filter(|&s| self.whole[s] || !self.keys[s].is_empty() || busy(s)).collect()
     }
 
     /// What the transaction locks on `shard`.
@@ -192,10 +194,7 @@ fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Reso
             plan.parts.push(Part::Inline(buf));
         }
         Exec::Keyed(_) => {
-            let shard = match cmd.first_key {
-                k if k > 0 && (k as usize) < args.len() => shard_of_key(&args[k as usize], shards),
-                _ => home,
-            };
+            let shard = dispatch::keyed_shard(cmd, &args, shards, home);
             plan.lock(shard, r, &args);
             let idx = plan.push(shard, r, t, &args);
             plan.parts.push(Part::Shard { seg: plan.seg(), shard, idx });
