@@ -97,7 +97,7 @@ def measure(cmd, port, commands):
         time.sleep(0.2)
         before = rss(proc.pid)
         send_all(sock, commands)
-        time.sleep(0.5)
+        time.sleep(1.5)  # let allocators give back what the load freed
         return rss(proc.pid) - before
     finally:
         proc.terminate()

@@ -539,7 +539,7 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         }
         line(&mut out, "mem_cluster_links", &0);
         line(&mut out, "mem_aof_buffer", &0);
-        line(&mut out, "mem_allocator", &"libc");
+        line(&mut out, "mem_allocator", &"mimalloc");
         line(&mut out, "active_defrag_running", &0);
         line(&mut out, "lazyfree_pending_objects", &crate::shard::lazyfree::pending());
         line(&mut out, "lazyfreed_objects", &crate::shard::lazyfree::freed());

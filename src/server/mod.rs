@@ -479,10 +479,15 @@ fn spawn_active_expiry(core: Rc<Core>) {
         use crate::shard::expiry::{cycle_budget, pause, Cycle};
         let mut cycle = Cycle::default();
         let mut backlog = false;
+        let mut last_collect = std::time::Instant::now();
         loop {
             let hz = core.shard.borrow_mut().config.refresh(&core.shared).hz;
             glommio::timer::sleep(pause(hz, backlog)).await;
             core.shard.borrow_mut().stats.sample_rates(std::time::Instant::now());
+            if last_collect.elapsed() >= std::time::Duration::from_secs(1) {
+                crate::alloc::collect();
+                last_collect = std::time::Instant::now();
+            }
             let deadline = std::time::Instant::now() + cycle_budget(hz);
             loop {
                 if cycle.slice(&mut core.shard.borrow_mut(), shared::unix_ms(), deadline) {
