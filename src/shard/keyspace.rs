@@ -78,11 +78,24 @@ thread_local! {
     /// The shard's cached clock (Redis's `lruclock`), set once per batch, so
     /// a store needs no clock argument.
     static CLOCK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// The same reading in ms: a store over a key whose time has come is
+    /// that key's expiry (Redis's write lookup would have expired it first).
+    static NOW: std::cell::Cell<UnixMs> = const { std::cell::Cell::new(0) };
 }
 
 /// Sets the shard thread's access clock; the batch and job runners call it.
 pub fn set_clock(now: UnixMs) {
     CLOCK.with(|c| c.set(clock(now)));
+    NOW.with(|c| c.set(now));
+}
+
+/// What happened to a key, reported by its db as a keyspace event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEvent {
+    /// Deleted because its time had come (`expired`).
+    Expired,
+    /// Created (`new`: Redis's `dbAdd`), not overwritten.
+    New,
 }
 
 #[derive(Default)]
@@ -100,6 +113,10 @@ pub struct Db {
     parity: bool,
     /// The snapshot being taken of this table, if any.
     snap: Option<Box<DbSnap>>,
+    /// Keys expired or created since the shard last published them, kept
+    /// only while someone listens for those events ([`Db::listen`]): None
+    /// costs the paths that expire or create keys one test.
+    events: Option<Vec<(KeyEvent, Key)>>,
 }
 
 /// A snapshot of one table in progress: copy-on-write without copying.
@@ -142,6 +159,42 @@ impl Db {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Starts or stops gathering [`KeyEvent`]s (the shard turns it on while
+    /// `expired` or `new` notifications have a listener).
+    pub fn listen(&mut self, on: bool) {
+        if on != self.events.is_some() {
+            self.events = on.then(Vec::new);
+        }
+    }
+
+    /// The events gathered since the last call, oldest first, if any.
+    pub fn take_events(&mut self) -> Option<Vec<(KeyEvent, Key)>> {
+        self.events.as_mut().filter(|e| !e.is_empty()).map(std::mem::take)
+    }
+
+    /// Gives back the buffer [`Db::take_events`] returned, emptied, so its
+    /// capacity serves again.
+    pub fn return_events(&mut self, mut spent: Vec<(KeyEvent, Key)>) {
+        if let Some(events) = &mut self.events {
+            if events.is_empty() {
+                spent.clear();
+                *events = spent;
+            }
+        }
+    }
+
+    fn event(&mut self, what: KeyEvent, key: &[u8]) {
+        if let Some(events) = &mut self.events {
+            events.push((what, key.into()));
+        }
+    }
+
+    /// Counts a key deleted because its time had come.
+    fn expired_key(&mut self, key: &[u8]) {
+        self.expired += 1;
+        self.event(KeyEvent::Expired, key);
     }
 
     /// Keys with a TTL.
@@ -225,7 +278,13 @@ impl Db {
         match self.entries.get_full_mut(key) {
             Some((_, _, old)) => {
                 let had_ttl = old.expire_at.is_some();
+                let expired = old.is_expired(NOW.with(|c| c.get()));
                 super::lazyfree::free_value(std::mem::replace(old, entry).value);
+                if expired {
+                    // Past its time: expired, and the store creates the key anew.
+                    self.expired_key(key);
+                    self.event(KeyEvent::New, key);
+                }
                 match (had_ttl, ttl) {
                     (true, false) => {
                         self.volatile.swap_remove(key);
@@ -238,6 +297,7 @@ impl Db {
             }
             None => {
                 super::blocking::key_created(key);
+                self.event(KeyEvent::New, key);
                 self.entries.insert(key.into(), entry);
                 self.high_water = self.high_water.max(self.entries.len());
                 if ttl {
@@ -310,7 +370,7 @@ impl Db {
             self.volatile.swap_remove(key);
         }
         if entry.is_expired(now) {
-            self.expired += 1;
+            self.expired_key(key);
             return None;
         }
         Some(entry)
@@ -322,6 +382,7 @@ impl Db {
         let mut old = std::mem::take(self);
         self.expired = old.expired;
         self.parity = old.parity;
+        self.events = old.events.take();
         let Some(mut snap) = old.snap.take() else { return old };
         // A snapshot still needs the old table: it keeps it until saved.
         let mut retired = std::mem::take(&mut snap.retired);
@@ -414,8 +475,9 @@ impl Db {
                     }
                     // Both positions are known: no second hash of the key.
                     self.entries.swap_remove_index(i);
-                    self.volatile.swap_remove_index(idx);
-                    self.expired += 1;
+                    if let Some(key) = self.volatile.swap_remove_index(idx) {
+                        self.expired_key(&key);
+                    }
                     expired += 1;
                 }
                 Some(_) => {}
@@ -526,8 +588,8 @@ impl Db {
             if e.expire_at.is_some() {
                 self.volatile.swap_remove(&k);
             }
-            self.expired += 1;
             super::lazyfree::free_value(e.value);
+            self.expired_key(&k);
         }
     }
 }
