@@ -386,7 +386,7 @@ pub fn lookup_string<'a>(ctx: &'a mut ShardCtx, key: &[u8]) -> Result<Option<&'a
 /// [`lookup_string`] for reading commands, counted in `keyspace_hits` /
 /// `keyspace_misses` as Redis's `lookupKeyRead` counts (a key of another
 /// type is a hit).
-fn lookup_read<'a>(ctx: &'a mut ShardCtx, key: &[u8]) -> Result<Option<&'a mut RString>, &'static str> {
+pub(crate) fn lookup_read<'a>(ctx: &'a mut ShardCtx, key: &[u8]) -> Result<Option<&'a mut RString>, &'static str> {
     if ctx.missed(key) {
         return Ok(None);
     }

@@ -223,6 +223,16 @@ impl ShardCtx<'_> {
         false
     }
 
+    /// [`ShardCtx::remove_if_empty`] with Redis's `del` event when it
+    /// deletes: what every command that takes elements out of a key does.
+    pub fn del_if_empty(&mut self, key: &[u8]) -> bool {
+        let removed = self.remove_if_empty(key);
+        if removed {
+            self.notify(class::GENERIC, "del", key);
+        }
+        removed
+    }
+
     /// The collection encoding thresholds currently configured.
     pub fn limits(&mut self) -> Limits {
         let shard = &mut *self.shard;
