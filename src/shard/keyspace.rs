@@ -282,6 +282,7 @@ impl Db {
                 super::lazyfree::free_value(std::mem::replace(old, entry).value);
                 if expired {
                     // Past its time: expired, and the store creates the key anew.
+                    super::blocking::key_created(key);
                     self.expired_key(key);
                     self.event(KeyEvent::New, key);
                 }
@@ -632,6 +633,51 @@ mod tests {
         assert!(db.get(b"a", 99).is_some());
         assert!(db.get(b"a", 100).is_none());
         assert_eq!((db.len(), db.expires(), db.expired), (1, 0, 1));
+    }
+
+    #[test]
+    fn the_db_reports_expired_and_new_keys_only_while_listened_to() {
+        let mut db = Db::default();
+        let events = |db: &mut Db| -> Vec<(KeyEvent, String)> {
+            let taken = db.take_events().unwrap_or_default();
+            taken.into_iter().map(|(e, k)| (e, String::from_utf8_lossy(&k).into_owned())).collect()
+        };
+        db.insert(b"quiet", Entry::new(val("v")));
+        db.listen(true);
+        assert_eq!(events(&mut db), []);
+        db.insert(b"a", Entry::new(val("1")));
+        db.insert(b"a", Entry::new(val("2")));
+        db.insert(b"b", Entry::with_expiry(val("1"), Some(100)));
+        assert!(db.get(b"b", 100).is_none());
+        db.insert(b"c", Entry::with_expiry(val("1"), Some(100)));
+        assert!(db.remove(b"c", 100).is_none());
+        db.insert(b"d", Entry::with_expiry(val("1"), Some(100)));
+        db.get_or_insert_with(b"d", 100, || val("2"));
+        use KeyEvent::{Expired, New};
+        let want = [
+            (New, "a"),
+            (New, "b"),
+            (Expired, "b"),
+            (New, "c"),
+            (Expired, "c"),
+            (New, "d"),
+            (Expired, "d"),
+            (New, "d"),
+        ];
+        assert_eq!(events(&mut db), want.map(|(e, k)| (e, k.to_string())));
+        // A store over a key past its time (the shard's clock says so).
+        db.insert(b"e", Entry::with_expiry(val("1"), Some(100)));
+        set_clock(100);
+        db.insert(b"e", Entry::new(val("2")));
+        set_clock(0);
+        db.insert(b"f", Entry::with_expiry(val("1"), Some(100)));
+        assert_eq!(db.expire_sample(20, 100, rng(5), |_| false).1, 1);
+        let want = [(New, "e"), (Expired, "e"), (New, "e"), (New, "f"), (Expired, "f")];
+        assert_eq!(events(&mut db), want.map(|(e, k)| (e, k.to_string())));
+        assert_eq!(db.expired, 5);
+        db.listen(false);
+        db.insert(b"g", Entry::new(val("1")));
+        assert_eq!(events(&mut db), []);
     }
 
     #[test]
