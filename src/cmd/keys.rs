@@ -407,7 +407,7 @@ fn rename_local(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, nx: bool)
     if src == dst {
         return if nx { reply.int(0) } else { reply.ok() };
     }
-    if !rename_into(db, dst, nx, now) {
+    if !make_room(db, dst, nx, now) {
         return reply.int(0);
     }
     if let Some(entry) = db.remove(src, now) {
@@ -421,13 +421,14 @@ fn rename_local(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, nx: bool)
     }
 }
 
-/// Makes room for a renamed key at `dst`: false if it exists and `nx`;
-/// else deletes it, so the rename creates it anew (`new`), as Redis does.
-fn rename_into(db: &mut Db, dst: &[u8], nx: bool, now: u64) -> bool {
+/// Clears `dst` for the key RENAME or COPY puts there: false if it exists
+/// and `keep` says to leave it (RENAMENX, COPY without REPLACE); else an
+/// existing one is deleted, so the key is created anew (`new`), as in Redis.
+fn make_room(db: &mut Db, dst: &[u8], keep: bool, now: u64) -> bool {
     if !db.contains(dst, now) {
         return true;
     }
-    if nx {
+    if keep {
         return false;
     }
     if let Some(old) = db.remove(dst, now) {
@@ -493,7 +494,7 @@ async fn rename_across(cx: Cross, args: Vec<Bytes>, nx: bool) -> Vec<u8> {
     if let Err(e) = cx
         .on(dst_shard, move |ctx| {
             let now = ctx.now;
-            rename_into(ctx.db(), &dst, false, now);
+            make_room(ctx.db(), &dst, false, now);
             ctx.db().insert(&dst, entry);
             // Both events from here, after the key's creation, as in Redis.
             renamed(ctx, &src, &dst);
@@ -549,7 +550,7 @@ fn db_index(arg: &[u8], databases: usize) -> Result<usize, &'static str> {
 fn copy_into(ctx: &mut ShardCtx, db: usize, key: &[u8], entry: Entry, replace: bool) -> bool {
     let now = ctx.now;
     let target = &mut ctx.shard.dbs[db];
-    if !rename_into(target, key, !replace, now) {
+    if !make_room(target, key, !replace, now) {
         return false;
     }
     target.insert(key, entry);

@@ -669,11 +669,10 @@ fn getex(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
             ctx.db().set_expiry(key, Some(t), now);
             ctx.notify(class::GENERIC, "expire", key);
         }
-        None if opts.persist => {
-            if ctx.peek(key).is_some_and(|e| e.expire_at().is_some()) {
-                ctx.db().set_expiry(key, None, now);
-                ctx.notify(class::GENERIC, "persist", key);
-            }
+        // PERSIST on a key with a TTL; one without is left alone, unheard.
+        None if opts.persist && ctx.peek(key).is_some_and(|e| e.expire_at().is_some()) => {
+            ctx.db().set_expiry(key, None, now);
+            ctx.notify(class::GENERIC, "persist", key);
         }
         None => {}
     }
