@@ -377,6 +377,22 @@ impl Db {
         Some(entry)
     }
 
+    /// Redis's `dbDelete`: removes whatever entry `key` has, even one past
+    /// its time (which is then no expiry); true if there was one. The STORE
+    /// commands delete their destination so when their result is empty,
+    /// without looking it up first.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        let Some(idx) = self.entries.get_index_of(key) else { return false };
+        self.keep(idx);
+        if let Some((_, entry)) = self.entries.swap_remove_index(idx) {
+            if entry.expire_at.is_some() {
+                self.volatile.swap_remove(key);
+            }
+            super::lazyfree::free_value(entry.value);
+        }
+        true
+    }
+
     /// Empties the db, returning the old table so a caller can free a big
     /// one off the request path.
     pub fn clear(&mut self) -> Db {
