@@ -706,6 +706,21 @@ fn lazy_expiry_fires_expired_before_the_commands_own_event() {
         want.extend(set(key));
     }
     expect_events("Eg$lx", cmds, &want);
+    // The STOREs delete an empty result's destination without a lookup: a
+    // key past its time goes as a `del` (Redis's `dbDelete`).
+    let stores = "SINTERSTORE {x}d {x}no ; ZUNIONSTORE {x}d 1 {x}no ; ZRANGESTORE {x}d {x}no 0 1 ; \
+                  BITOP AND {x}d {x}no ; SORT {x}no STORE {x}d ; SDIFFSTORE {x}d {x}no";
+    let mut cmds = String::new();
+    let mut want = Vec::new();
+    for store in stores.split(" ; ") {
+        cmds.push_str(&format!("SET {{x}}d v PXAT 1 ; {store} ; "));
+        want.extend([
+            ("__keyevent@0__:set", "{x}d"),
+            ("__keyevent@0__:expire", "{x}d"),
+            ("__keyevent@0__:del", "{x}d"),
+        ]);
+    }
+    expect_events("Eg$lxsz", cmds.trim_end_matches(" ; "), &want);
 }
 
 #[test]

@@ -489,7 +489,7 @@ fn read_sources<'k>(ctx: &mut ShardCtx, keys: impl Iterator<Item = &'k Bytes>) -
 fn store_result(ctx: &mut ShardCtx, dest: &[u8], result: Vec<u8>) -> i64 {
     let len = result.len() as i64;
     if result.is_empty() {
-        if ctx.remove(dest).is_some() {
+        if ctx.db().delete(dest) {
             ctx.notify(class::GENERIC, "del", dest);
         }
     } else {

@@ -264,7 +264,7 @@ fn limits(ctx: &mut ShardCtx) -> SetLimits {
 fn store(ctx: &mut ShardCtx, dest: &[u8], result: Set, event: &str) -> i64 {
     let len = result.len() as i64;
     if result.is_empty() {
-        if ctx.remove(dest).is_some() {
+        if ctx.db().delete(dest) {
             ctx.notify(class::GENERIC, "del", dest);
         }
     } else {

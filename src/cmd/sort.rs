@@ -391,7 +391,7 @@ fn write_items(items: &[Option<Vec<u8>>], reply: &mut Reply) {
 /// destination deleted when there are none. Replies the count.
 fn store(ctx: &mut ShardCtx, dst: &[u8], items: &[Option<Vec<u8>>], reply: &mut Reply) {
     if items.is_empty() {
-        if ctx.remove(dst).is_some() {
+        if ctx.db().delete(dst) {
             ctx.notify(class::GENERIC, "del", dst);
         }
     } else {
