@@ -98,6 +98,26 @@ pub enum KeyEvent {
     New,
 }
 
+/// Which [`KeyEvent`]s a db reports: those someone listens for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Listening {
+    pub expired: bool,
+    pub new: bool,
+}
+
+impl Listening {
+    pub fn any(self) -> bool {
+        self.expired || self.new
+    }
+
+    fn wants(self, what: KeyEvent) -> bool {
+        match what {
+            KeyEvent::Expired => self.expired,
+            KeyEvent::New => self.new,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Db {
     entries: IndexMap<Key, Entry, Hasher>,
@@ -113,10 +133,11 @@ pub struct Db {
     parity: bool,
     /// The snapshot being taken of this table, if any.
     snap: Option<Box<DbSnap>>,
-    /// Keys expired or created since the shard last published them, kept
-    /// only while someone listens for those events ([`Db::listen`]): None
-    /// costs the paths that expire or create keys one test.
-    events: Option<Vec<(KeyEvent, Key)>>,
+    /// The events the db reports ([`Db::listen`]): by default none, and
+    /// then the paths that expire or create keys pay one test.
+    listening: Listening,
+    /// Keys expired or created since the shard last published them.
+    events: Vec<(KeyEvent, Key)>,
 }
 
 /// A snapshot of one table in progress: copy-on-write without copying.
@@ -161,33 +182,32 @@ impl Db {
         self.entries.is_empty()
     }
 
-    /// Starts or stops gathering [`KeyEvent`]s (the shard turns it on while
-    /// `expired` or `new` notifications have a listener).
-    pub fn listen(&mut self, on: bool) {
-        if on != self.events.is_some() {
-            self.events = on.then(Vec::new);
+    /// Sets which [`KeyEvent`]s to gather: the shard asks for those that
+    /// have a listener.
+    pub fn listen(&mut self, to: Listening) {
+        self.listening = to;
+        if !to.any() {
+            self.events = Vec::new();
         }
     }
 
     /// The events gathered since the last call, oldest first, if any.
     pub fn take_events(&mut self) -> Option<Vec<(KeyEvent, Key)>> {
-        self.events.as_mut().filter(|e| !e.is_empty()).map(std::mem::take)
+        (!self.events.is_empty()).then(|| std::mem::take(&mut self.events))
     }
 
     /// Gives back the buffer [`Db::take_events`] returned, emptied, so its
     /// capacity serves again.
     pub fn return_events(&mut self, mut spent: Vec<(KeyEvent, Key)>) {
-        if let Some(events) = &mut self.events {
-            if events.is_empty() {
-                spent.clear();
-                *events = spent;
-            }
+        if self.events.is_empty() {
+            spent.clear();
+            self.events = spent;
         }
     }
 
     fn event(&mut self, what: KeyEvent, key: &[u8]) {
-        if let Some(events) = &mut self.events {
-            events.push((what, key.into()));
+        if self.listening.wants(what) {
+            self.events.push((what, key.into()));
         }
     }
 
@@ -399,7 +419,8 @@ impl Db {
         let mut old = std::mem::take(self);
         self.expired = old.expired;
         self.parity = old.parity;
-        self.events = old.events.take();
+        self.listening = old.listening;
+        self.events = std::mem::take(&mut old.events);
         let Some(mut snap) = old.snap.take() else { return old };
         // A snapshot still needs the old table: it keeps it until saved.
         let mut retired = std::mem::take(&mut snap.retired);
@@ -659,7 +680,7 @@ mod tests {
             taken.into_iter().map(|(e, k)| (e, String::from_utf8_lossy(&k).into_owned())).collect()
         };
         db.insert(b"quiet", Entry::new(val("v")));
-        db.listen(true);
+        db.listen(Listening { expired: true, new: true });
         assert_eq!(events(&mut db), []);
         db.insert(b"a", Entry::new(val("1")));
         db.insert(b"a", Entry::new(val("2")));
@@ -691,7 +712,11 @@ mod tests {
         let want = [(New, "e"), (Expired, "e"), (New, "e"), (New, "f"), (Expired, "f")];
         assert_eq!(events(&mut db), want.map(|(e, k)| (e, k.to_string())));
         assert_eq!(db.expired, 5);
-        db.listen(false);
+        db.listen(Listening { expired: true, new: false });
+        db.insert(b"g", Entry::with_expiry(val("1"), Some(100)));
+        assert!(db.get(b"g", 100).is_none());
+        assert_eq!(events(&mut db), [(Expired, "g".to_string())]);
+        db.listen(Listening::default());
         db.insert(b"g", Entry::new(val("1")));
         assert_eq!(events(&mut db), []);
     }

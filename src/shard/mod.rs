@@ -9,7 +9,7 @@ pub mod stats;
 
 use std::sync::Arc;
 
-pub use keyspace::{Db, Entry, KeyEvent, UnixMs};
+pub use keyspace::{Db, Entry, KeyEvent, Listening, UnixMs};
 pub use stats::Stats;
 
 use crate::cmd::err;
@@ -33,8 +33,8 @@ pub struct Shard {
     pub watches: crate::tx::watch::Watches,
     /// The shard's log and snapshot state.
     pub persist: crate::persist::Persist,
-    /// Whether the dbs gather `expired`/`new` keyspace events ([`Shard::listen`]).
-    listening: bool,
+    /// The `expired`/`new` keyspace events the dbs gather ([`Shard::listen`]).
+    listening: Listening,
 }
 
 impl Shard {
@@ -54,7 +54,7 @@ impl Shard {
             sched: Default::default(),
             watches: Default::default(),
             persist,
-            listening: false,
+            listening: Listening::default(),
         }
     }
 
@@ -79,20 +79,17 @@ impl Shard {
     /// Has the dbs gather `expired`/`new` events while someone would hear
     /// them, and not otherwise; called before commands and expiry cycles run.
     pub fn listen(&mut self) {
-        let on = crate::notify::wanted(
-            self.config.refresh(&self.shared),
-            &self.shared,
-            crate::notify::class::EXPIRED | crate::notify::class::NEW,
-        );
-        if on != self.listening {
-            self.listening = on;
-            self.dbs.iter_mut().for_each(|db| db.listen(on));
+        let config = self.config.refresh(&self.shared);
+        let wanted = |class| crate::notify::wanted(config, &self.shared, class);
+        let to = Listening { expired: wanted(class::EXPIRED), new: wanted(class::NEW) };
+        if to != self.listening {
+            self.listening = to;
+            self.dbs.iter_mut().for_each(|db| db.listen(to));
         }
     }
 
     /// Publishes the `expired`/`new` events db `db` has gathered.
     pub fn flush_events(&mut self, db: usize, now: UnixMs) {
-        use crate::notify::class;
         let Some(events) = self.dbs[db].take_events() else { return };
         for (what, key) in &events {
             let (class, name) = match what {
@@ -107,7 +104,7 @@ impl Shard {
     /// [`Shard::flush_events`] for every db: what commands left unpublished
     /// (a lookup that expired a key and changed nothing).
     pub fn flush_all_events(&mut self, now: UnixMs) {
-        if self.listening {
+        if self.listening.any() {
             (0..self.dbs.len()).for_each(|db| self.flush_events(db, now));
         }
     }
