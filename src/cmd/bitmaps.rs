@@ -11,7 +11,8 @@ use bytes::Bytes;
 
 use super::{command, err, flag::*, parse_int, Command, Exec};
 use crate::cmd::acl;
-use crate::cmd::strings::lookup_string;
+use crate::cmd::strings::{lookup_read, lookup_string};
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::server::cross::{Cross, CrossFuture};
 use crate::shard::{Entry, ShardCtx};
@@ -279,16 +280,23 @@ fn find_bit(bytes: &[u8], bit: bool, from: u64, to: u64) -> Option<u64> {
 
 /// The bytes of the string under `key`, at least `len` long (zero-filled,
 /// created if absent), for in-place writes: Redis's
-/// `lookupStringForBitCommand`. The caller bounds `len`.
-fn string_for_write<'a>(ctx: &'a mut ShardCtx, key: &[u8], len: usize) -> Result<&'a mut Vec<u8>, &'static str> {
-    if lookup_string(ctx, key)?.is_none() {
+/// `lookupStringForBitCommand`. The caller bounds `len`. Also whether that
+/// created or grew the string (Redis's `dirty`: the write is a change).
+fn string_for_write<'a>(
+    ctx: &'a mut ShardCtx,
+    key: &[u8],
+    len: usize,
+) -> Result<(&'a mut Vec<u8>, bool), &'static str> {
+    let created = lookup_string(ctx, key)?.is_none();
+    if created {
         ctx.db().insert(key, Entry::new(Value::Str(RString::from_vec(Vec::new()))));
     }
     let buf = lookup_string(ctx, key)?.ok_or(err::WRONGTYPE)?.make_raw();
-    if buf.len() < len {
+    let grown = buf.len() < len;
+    if grown {
         buf.resize(len, 0);
     }
-    Ok(buf)
+    Ok((buf, created || grown))
 }
 
 fn bit_mask(offset: u64) -> u8 {
@@ -308,7 +316,7 @@ fn setbit(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let byte = (offset >> 3) as usize;
     match string_for_write(ctx, &args[1], byte + 1) {
         Err(e) => reply.error(e),
-        Ok(buf) => {
+        Ok((buf, dirty)) => {
             let mask = bit_mask(offset);
             let was = buf[byte] & mask != 0;
             if on {
@@ -317,6 +325,9 @@ fn setbit(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
                 buf[byte] &= !mask;
             }
             reply.int(was as i64);
+            if dirty || was != on {
+                ctx.notify(class::STRING, "setbit", &args[1]);
+            }
         }
     }
 }
@@ -326,7 +337,7 @@ fn getbit(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         Ok(o) => o,
         Err(e) => return reply.error(e),
     };
-    match lookup_string(ctx, &args[1]) {
+    match lookup_read(ctx, &args[1]) {
         Err(e) => reply.error(e),
         Ok(None) => reply.int(0),
         Ok(Some(s)) => {
@@ -343,7 +354,7 @@ fn getbit(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 /// As Redis 7.2: a missing key counts 0 and a wrong type fails before the
 /// range arguments are looked at.
 fn bitcount(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    match lookup_string(ctx, &args[1]) {
+    match lookup_read(ctx, &args[1]) {
         Err(e) => reply.error(e),
         Ok(None) => reply.int(0),
         Ok(Some(s)) => match s.with_bytes(|b| count_in_range(b, &args[2..])) {
@@ -381,7 +392,7 @@ fn bitpos(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         Some(1) => true,
         Some(_) => return reply.error(BIT_ARG),
     };
-    match lookup_string(ctx, &args[1]) {
+    match lookup_read(ctx, &args[1]) {
         Err(e) => reply.error(e),
         Ok(None) => reply.int(if bit { -1 } else { 0 }),
         Ok(Some(s)) => match s.with_bytes(|b| position_in_range(b, bit, &args[3..])) {
@@ -470,7 +481,7 @@ pub fn combine<S: AsRef<[u8]>>(op: BitOp, sources: &[S]) -> Vec<u8> {
 /// The bytes of each of `keys` (empty if missing) on this shard; Redis
 /// checks every source's type before computing.
 fn read_sources<'k>(ctx: &mut ShardCtx, keys: impl Iterator<Item = &'k Bytes>) -> Result<Vec<Vec<u8>>, &'static str> {
-    keys.map(|k| Ok(lookup_string(ctx, k)?.map(|s| s.to_vec()).unwrap_or_default())).collect()
+    keys.map(|k| Ok(lookup_read(ctx, k)?.map(|s| s.to_vec()).unwrap_or_default())).collect()
 }
 
 /// Stores BITOP's result under `dest` (a new, TTL-less string) or, when
@@ -478,10 +489,12 @@ fn read_sources<'k>(ctx: &mut ShardCtx, keys: impl Iterator<Item = &'k Bytes>) -
 fn store_result(ctx: &mut ShardCtx, dest: &[u8], result: Vec<u8>) -> i64 {
     let len = result.len() as i64;
     if result.is_empty() {
-        let now = ctx.now;
-        ctx.db().remove(dest, now);
+        if ctx.db().delete(dest) {
+            ctx.notify(class::GENERIC, "del", dest);
+        }
     } else {
         ctx.db().insert(dest, Entry::new(Value::Str(RString::from_vec(result))));
+        ctx.notify(class::STRING, "set", dest);
     }
     len
 }
@@ -805,7 +818,7 @@ fn bitfield_generic(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, read_
         Err(e) => return reply.error(e),
     };
     let Some(last_bit) = fields.iter().filter(|f| f.writes()).map(Field::last_bit).max() else {
-        return match lookup_string(ctx, &args[1]) {
+        return match lookup_read(ctx, &args[1]) {
             Err(e) => reply.error(e),
             Ok(s) => {
                 let read = |b: &[u8]| fields.iter().map(|f| Some(read_field(b, f.offset, f.ty))).collect::<Vec<_>>();
@@ -820,9 +833,23 @@ fn bitfield_generic(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, read_
     if read_only {
         return reply.error(FIELD_RO);
     }
+    let mut changed = false;
     match string_for_write(ctx, &args[1], (last_bit >> 3) as usize + 1) {
         Err(e) => reply.error(e),
-        Ok(buf) => reply_fields(reply, fields.iter().map(|f| apply_field(buf, f))),
+        Ok((buf, dirty)) => {
+            // A write that is done (no FAIL overflow) is a change when the
+            // string was created or grown, or the field's value differs.
+            let mut apply = |f: &Field| {
+                let before = f.writes().then(|| read_field(buf, f.offset, f.ty));
+                let result = apply_field(buf, f);
+                changed |= result.is_some() && before.is_some_and(|b| dirty || b != read_field(buf, f.offset, f.ty));
+                result
+            };
+            reply_fields(reply, fields.iter().map(&mut apply))
+        }
+    }
+    if changed {
+        ctx.notify(class::STRING, "setbit", &args[1]);
     }
 }
 

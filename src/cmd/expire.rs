@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::{command, err, flag::*, parse_int, Command, Exec};
 use crate::cmd::acl;
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::shard::ShardCtx;
 
@@ -242,8 +243,10 @@ fn set_expire(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, cmd: &str, 
     }
     if when <= now {
         db.remove(key, now as u64);
+        ctx.notify(class::GENERIC, "del", key);
     } else {
         db.set_expiry(key, Some(when as u64), now as u64);
+        ctx.notify(class::GENERIC, "expire", key);
     }
     reply.int(1);
 }
@@ -252,6 +255,7 @@ fn set_expire(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, cmd: &str, 
 fn report(ctx: &mut ShardCtx, key: &[u8], reply: &mut Reply, ms: bool, absolute: bool) {
     let now = ctx.now;
     let Some(entry) = ctx.db().peek(key, now) else {
+        ctx.keymiss(key);
         return reply.int(-2);
     };
     let Some(at) = entry.expire_at() else {
@@ -284,6 +288,7 @@ fn persist(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let had_ttl = db.get(&args[1], now).is_some_and(|e| e.expire_at().is_some());
     if had_ttl {
         db.set_expiry(&args[1], None, now);
+        ctx.notify(class::GENERIC, "persist", &args[1]);
     }
     reply.int(had_ttl as i64);
 }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use super::scan::{self, Target};
 use super::{command, err, flag::*, parse_int, Command, Exec};
 use crate::cmd::acl;
+use crate::notify::class;
 use crate::num::longdouble::LongDouble;
 use crate::resp::{Proto, Reply};
 use crate::shard::ShardCtx;
@@ -200,7 +201,9 @@ fn set_pairs(ctx: &mut ShardCtx, args: &[Bytes], name: &str) -> Result<usize, St
     }
     let limits = ctx.limits().hash;
     let h = ctx.write_or_create::<Hash>(&args[1], Hash::new)?;
-    Ok(h.set_many(&args[2..], limits))
+    let added = h.set_many(&args[2..], limits);
+    ctx.notify(class::HASH, "hset", &args[1]);
+    Ok(added)
 }
 
 fn hset(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
@@ -221,7 +224,13 @@ fn hmset(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 fn hsetnx(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let limits = ctx.limits().hash;
     match ctx.write_or_create::<Hash>(&args[1], Hash::new) {
-        Ok(h) => reply.int(h.set_nx(&args[2], &args[3], limits) as i64),
+        Ok(h) => {
+            let set = h.set_nx(&args[2], &args[3], limits);
+            reply.int(set as i64);
+            if set {
+                ctx.notify(class::HASH, "hset", &args[1]);
+            }
+        }
         Err(e) => reply.error(e),
     }
 }
@@ -249,6 +258,7 @@ fn hincrby(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     };
     h.set(field, itoa::Buffer::new().format(next).as_bytes(), limits);
     reply.int(next);
+    ctx.notify(class::HASH, "hincrby", &args[1]);
 }
 
 /// HINCRBYFLOAT in Redis's `long double`, printed and stored as
@@ -281,6 +291,7 @@ fn hincrbyfloat(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     sum.format_human(&mut text);
     h.set(field, &text, limits);
     reply.bulk(&text);
+    ctx.notify(class::HASH, "hincrbyfloat", &args[1]);
 }
 
 // ---------------------------------------------------------------------------
@@ -384,7 +395,10 @@ fn hdel(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         Ok(Some(h)) => h,
     };
     let deleted = args[2..].iter().filter(|field| h.remove(field)).count();
-    ctx.remove_if_empty(&args[1]);
+    if deleted > 0 {
+        ctx.notify(class::HASH, "hdel", &args[1]);
+        ctx.del_if_empty(&args[1]);
+    }
     reply.int(deleted as i64);
 }
 

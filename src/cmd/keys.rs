@@ -13,6 +13,7 @@ use super::scan::{self, ScanOptions, Target};
 use super::{command, container, err, flag::*, parse_int, Command, Exec, Merge};
 use crate::cmd::acl;
 use crate::glob::glob_match;
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::server::cross::{Cross, CrossFuture};
 use crate::shard::{lazyfree, Db, Entry, ShardCtx};
@@ -312,6 +313,7 @@ fn del(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     for key in &args[1..] {
         if let Some(entry) = ctx.remove(key) {
             lazyfree::free_value(entry.value);
+            ctx.notify(class::GENERIC, "del", key);
             removed += 1;
         }
     }
@@ -320,9 +322,18 @@ fn del(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 
 /// Counts every argument that names a live key, duplicates included.
 fn exists(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    let now = ctx.now;
-    let found = args[1..].iter().filter(|k| ctx.db().contains(k, now)).count();
+    let found = args[1..].iter().filter(|k| present(ctx, k, |ctx, k| ctx.contains(k))).count();
     reply.int(found as i64);
+}
+
+/// A reading lookup by `look` (Redis's `lookupKeyRead`): `keymiss` when
+/// `key` is absent.
+fn present(ctx: &mut ShardCtx, key: &[u8], look: fn(&mut ShardCtx, &[u8]) -> bool) -> bool {
+    let found = look(ctx, key);
+    if !found {
+        ctx.keymiss(key);
+    }
+    found
 }
 
 fn dbsize(ctx: &mut ShardCtx, _args: &[Bytes], reply: &mut Reply) {
@@ -370,16 +381,17 @@ fn flushall(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 
 /// Counts the live keys named, and marks them accessed.
 fn touch(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    let now = ctx.now;
-    let found = args[1..].iter().filter(|k| ctx.db().get(k, now).is_some()).count();
+    let found = args[1..].iter().filter(|k| present(ctx, k, |ctx, k| ctx.get(k).is_some())).count();
     reply.int(found as i64);
 }
 
 fn type_of(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
-    let now = ctx.now;
-    match ctx.db().peek(&args[1], now) {
+    match ctx.peek(&args[1]) {
         Some(e) => reply.simple(e.value.type_name()),
-        None => reply.simple("none"),
+        None => {
+            ctx.keymiss(&args[1]);
+            reply.simple("none")
+        }
     }
 }
 
@@ -395,17 +407,40 @@ fn rename_local(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, nx: bool)
     if src == dst {
         return if nx { reply.int(0) } else { reply.ok() };
     }
-    if nx && db.contains(dst, now) {
+    if !make_room(db, dst, nx, now) {
         return reply.int(0);
     }
     if let Some(entry) = db.remove(src, now) {
         db.insert(dst, entry);
     }
+    renamed(ctx, src, dst);
     if nx {
         reply.int(1)
     } else {
         reply.ok()
     }
+}
+
+/// Clears `dst` for the key RENAME or COPY puts there: false if it exists
+/// and `keep` says to leave it (RENAMENX, COPY without REPLACE); else an
+/// existing one is deleted, so the key is created anew (`new`), as in Redis.
+fn make_room(db: &mut Db, dst: &[u8], keep: bool, now: u64) -> bool {
+    if !db.contains(dst, now) {
+        return true;
+    }
+    if keep {
+        return false;
+    }
+    if let Some(old) = db.remove(dst, now) {
+        lazyfree::free_value(old.value);
+    }
+    true
+}
+
+/// A rename's events, once the key is in place at `dst`.
+fn renamed(ctx: &mut ShardCtx, src: &[u8], dst: &[u8]) {
+    ctx.notify(class::GENERIC, "rename_from", src);
+    ctx.notify(class::GENERIC, "rename_to", dst);
 }
 
 fn rename(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
@@ -443,10 +478,11 @@ async fn rename_across(cx: Cross, args: Vec<Bytes>, nx: bool) -> Vec<u8> {
             Err(e) => return cx.error(e),
         }
     }
+    let s = src.clone();
     let entry = match cx
         .on(src_shard, move |ctx| {
-            let entry = ctx.remove(&src);
-            ctx.log_key(&src);
+            let entry = ctx.remove(&s);
+            ctx.log_key(&s);
             entry
         })
         .await
@@ -457,7 +493,11 @@ async fn rename_across(cx: Cross, args: Vec<Bytes>, nx: bool) -> Vec<u8> {
     };
     if let Err(e) = cx
         .on(dst_shard, move |ctx| {
+            let now = ctx.now;
+            make_room(ctx.db(), &dst, false, now);
             ctx.db().insert(&dst, entry);
+            // Both events from here, after the key's creation, as in Redis.
+            renamed(ctx, &src, &dst);
             ctx.log_key(&dst);
         })
         .await
@@ -505,13 +545,26 @@ fn db_index(arg: &[u8], databases: usize) -> Result<usize, &'static str> {
     usize::try_from(n).ok().filter(|&n| n < databases).ok_or(err::DB_RANGE)
 }
 
-/// Stores a copy unless the destination exists and REPLACE was not given.
-fn copy_into(db: &mut Db, key: &[u8], entry: Entry, replace: bool, now: u64) -> bool {
-    if !replace && db.contains(key, now) {
+/// Stores a copy in `db` unless the destination exists and REPLACE was
+/// not given; one that does is deleted first, so the copy is `new`.
+fn copy_into(ctx: &mut ShardCtx, db: usize, key: &[u8], entry: Entry, replace: bool) -> bool {
+    let now = ctx.now;
+    let target = &mut ctx.shard.dbs[db];
+    if !make_room(target, key, !replace, now) {
         return false;
     }
-    db.insert(key, entry);
+    target.insert(key, entry);
+    ctx.shard.notify(db, now, class::GENERIC, "copy_to", key);
     true
+}
+
+/// COPY's source, duplicated (a reading lookup).
+fn copy_source(ctx: &mut ShardCtx, key: &[u8]) -> Option<Entry> {
+    let entry = ctx.get(key).map(|e| e.duplicate());
+    if entry.is_none() {
+        ctx.keymiss(key);
+    }
+    entry
 }
 
 fn copy(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
@@ -520,11 +573,10 @@ fn copy(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         Ok(o) => o,
         Err(e) => return reply.error(e),
     };
-    let now = ctx.now;
-    let Some(entry) = ctx.db().get(&args[1], now).map(|e| e.duplicate()) else {
+    let Some(entry) = copy_source(ctx, &args[1]) else {
         return reply.int(0);
     };
-    let copied = copy_into(&mut ctx.shard.dbs[o.db], &args[2], entry, o.replace, now);
+    let copied = copy_into(ctx, o.db, &args[2], entry, o.replace);
     reply.int(copied as i64);
 }
 
@@ -536,7 +588,7 @@ fn copy_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
             Err(e) => return cx.error(e),
         };
         let (src, dst) = (args[1].clone(), args[2].clone());
-        let entry = match cx.on(cx.shard_of(&src), move |ctx| ctx.get(&src).map(|e| e.duplicate())).await {
+        let entry = match cx.on(cx.shard_of(&src), move |ctx| copy_source(ctx, &src)).await {
             Ok(Some(entry)) => entry,
             Ok(None) => return cx.int(0),
             Err(e) => return cx.error(e),
@@ -544,7 +596,7 @@ fn copy_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
         let (db, replace) = (o.db, o.replace);
         let dst_shard = cx.shard_of(&dst);
         let copy = move |ctx: &mut ShardCtx| {
-            let copied = copy_into(&mut ctx.shard.dbs[db], &dst, entry, replace, ctx.now);
+            let copied = copy_into(ctx, db, &dst, entry, replace);
             if copied {
                 ctx.log_key_in(db, &dst);
             }
@@ -573,6 +625,10 @@ fn move_key(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     if let Some(entry) = ctx.db().remove(key, now) {
         ctx.shard.dbs[to].insert(key, entry);
     }
+    // The key's `new` in the target db comes first, as in Redis.
+    ctx.shard.flush_events(to, now);
+    ctx.notify(class::GENERIC, "move_from", key);
+    ctx.shard.notify(to, now, class::GENERIC, "move_to", key);
     reply.int(1);
 }
 

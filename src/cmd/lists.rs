@@ -30,6 +30,7 @@ use futures::future::join_all;
 
 use super::{command, err, flag::*, keys_after_numkeys, parse_int, Command, Exec};
 use crate::cmd::acl;
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::server::cross::{Cross, CrossFuture};
 use crate::shard::ShardCtx;
@@ -356,6 +357,30 @@ fn push(ctx: &mut ShardCtx, args: &[Bytes], end: End, existing_only: bool, reply
     };
     list.push(end, &args[2..], limits);
     reply.int(list.len() as i64);
+    ctx.notify(class::LIST, push_event(end), key);
+}
+
+/// The events of a push and of a pop at `end`.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    }
+}
+
+/// After elements were popped from `key` at `end` (Redis's
+/// `listElementsRemoved`): the pop's event, then the key's deletion if that
+/// emptied it, with its `del`.
+fn popped(ctx: &mut ShardCtx, key: &[u8], end: End) {
+    ctx.notify(class::LIST, pop_event(end), key);
+    ctx.del_if_empty(key);
 }
 
 fn lpush(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
@@ -413,18 +438,22 @@ pub(crate) fn pop_reply(
             reply.bulk(&v);
         }
         PopShape::Many(count) | PopShape::KeyMany(count) => {
-            let popped = list.pop_many(end, count, limits);
+            let taken = list.pop_many(end, count, limits);
             if matches!(shape, PopShape::KeyMany(_)) {
                 reply.array(2);
                 reply.bulk(key);
             }
-            reply.array(popped.len());
-            for v in &popped {
+            reply.array(taken.len());
+            for v in &taken {
                 reply.bulk(v);
+            }
+            // A count of 0 takes nothing, and says nothing.
+            if taken.is_empty() {
+                return Ok(true);
             }
         }
     }
-    ctx.remove_if_empty(key);
+    popped(ctx, key, end);
     Ok(true)
 }
 
@@ -634,10 +663,12 @@ pub(crate) fn move_reply(
             return Ok(false);
         };
         ctx.write_or_create(dst, List::new)?.push_moved(to, &moved, limits);
-        ctx.remove_if_empty(src);
         Some(moved.value)
     };
     let Some(value) = value else { return Ok(false) };
+    // As Redis: the push's events, then the pop's.
+    ctx.notify(class::LIST, push_event(to), dst);
+    popped(ctx, src, from);
     reply.bulk(&value);
     Ok(true)
 }
@@ -662,19 +693,19 @@ pub(crate) async fn move_across(
         return Ok(None);
     }
     dest??;
-    let from_src = src.clone();
+    let (from_src, popped_src) = (src.clone(), src.clone());
     let popped = cx
         .on(src_shard, move |ctx| {
             let limits = ctx.limits().list;
             let moved = ctx.write::<List>(&from_src).map(|l| l.and_then(|l| l.pop_to_move(from, limits)));
-            ctx.remove_if_empty(&from_src);
+            let emptied = ctx.remove_if_empty(&from_src);
             if matches!(moved, Ok(Some(_))) {
                 ctx.log_command(&[pop_name(from), &from_src]);
             }
-            moved
+            moved.map(|m| m.map(|m| (m, emptied)))
         })
         .await??;
-    let Some(moved) = popped else { return Ok(None) };
+    let Some((moved, emptied)) = popped else { return Ok(None) };
     let value = moved.value.clone();
     let pushed = cx
         .on(dst_shard, move |ctx| {
@@ -683,6 +714,13 @@ pub(crate) async fn move_across(
             match pushed {
                 Ok(()) => {
                     ctx.log_command(&[push_name(to), &dst, &moved.value]);
+                    // The source's events too, from here: Redis fires the
+                    // push's before the pop's.
+                    ctx.notify(class::LIST, push_event(to), &dst);
+                    ctx.notify(class::LIST, pop_event(from), &popped_src);
+                    if emptied {
+                        ctx.notify(class::GENERIC, "del", &popped_src);
+                    }
                     Ok(())
                 }
                 Err(e) => Err((e, moved)),
@@ -903,7 +941,10 @@ fn lset(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         Err(e) => return reply.error(e),
     };
     match int_arg(&args[2]).map(|i| list.set(i, &args[3], limits)) {
-        Ok(true) => reply.ok(),
+        Ok(true) => {
+            reply.ok();
+            ctx.notify(class::LIST, "lset", &args[1]);
+        }
         Ok(false) => reply.error(INDEX_RANGE),
         Err(e) => reply.error(e),
     }
@@ -920,7 +961,13 @@ fn linsert(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     };
     let limits = ctx.limits().list;
     match ctx.write::<List>(&args[1]) {
-        Ok(Some(list)) => reply.int(list.insert(place, &args[3], &args[4], limits).map_or(-1, |n| n as i64)),
+        Ok(Some(list)) => match list.insert(place, &args[3], &args[4], limits) {
+            Some(len) => {
+                reply.int(len as i64);
+                ctx.notify(class::LIST, "linsert", &args[1]);
+            }
+            None => reply.int(-1),
+        },
         Ok(None) => reply.int(0),
         Err(e) => reply.error(e),
     }
@@ -935,10 +982,13 @@ fn lrem(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let limits = ctx.limits().list;
     let removed = match ctx.write::<List>(&args[1]) {
         Ok(Some(list)) => list.remove(count, &args[3], limits),
-        Ok(None) => 0,
+        Ok(None) => return reply.int(0),
         Err(e) => return reply.error(e),
     };
-    ctx.remove_if_empty(&args[1]);
+    if removed > 0 {
+        ctx.notify(class::LIST, "lrem", &args[1]);
+    }
+    ctx.del_if_empty(&args[1]);
     reply.int(removed as i64);
 }
 
@@ -951,10 +1001,11 @@ fn ltrim(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let limits = ctx.limits().list;
     match ctx.write::<List>(&args[1]) {
         Ok(Some(list)) => list.trim(start, stop, limits),
-        Ok(None) => {}
+        Ok(None) => return reply.ok(),
         Err(e) => return reply.error(e),
     }
-    ctx.remove_if_empty(&args[1]);
+    ctx.notify(class::LIST, "ltrim", &args[1]);
+    ctx.del_if_empty(&args[1]);
     reply.ok();
 }
 

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use super::scan::{scan_collection, Target};
 use super::{command, err, flag::*, keys_after_numkeys, parse_int, Command, Exec};
 use crate::cmd::acl;
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::server::cross::{Cross, CrossFuture};
 use crate::shard::{Entry, ShardCtx};
@@ -258,13 +259,17 @@ fn limits(ctx: &mut ShardCtx) -> SetLimits {
 
 /// Stores `result` under `dest` as the STORE commands do (Redis's `setKey`:
 /// any old value and TTL go), or deletes `dest` when the result is empty.
-/// Returns the stored size, the commands' reply.
-fn store(ctx: &mut ShardCtx, dest: &[u8], result: Set) -> i64 {
+/// Returns the stored size, the commands' reply. `event` is the command's
+/// keyspace event for a stored result.
+fn store(ctx: &mut ShardCtx, dest: &[u8], result: Set, event: &str) -> i64 {
     let len = result.len() as i64;
     if result.is_empty() {
-        ctx.remove(dest);
+        if ctx.db().delete(dest) {
+            ctx.notify(class::GENERIC, "del", dest);
+        }
     } else {
         ctx.db().insert(dest, Entry::new(Value::Set(Box::new(result))));
+        ctx.notify(class::SET, event, dest);
     }
     len
 }
@@ -285,10 +290,14 @@ fn sadd(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let (key, members) = (&args[1], &args[2..]);
     let limits = limits(ctx);
     // `setTypeCreate` sizes a new set for the whole argument list.
-    match ctx.write_or_create::<Set>(key, || Set::create(&members[0], members.len(), limits)) {
-        Ok(set) => reply.int(set.add_many(members, limits) as i64),
-        Err(e) => reply.error(e),
+    let added = match ctx.write_or_create::<Set>(key, || Set::create(&members[0], members.len(), limits)) {
+        Ok(set) => set.add_many(members, limits),
+        Err(e) => return reply.error(e),
+    };
+    if added > 0 {
+        ctx.notify(class::SET, "sadd", key);
     }
+    reply.int(added as i64);
 }
 
 fn srem(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
@@ -298,7 +307,10 @@ fn srem(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         Ok(None) => 0,
         Ok(Some(set)) => args[2..].iter().filter(|m| set.remove(m)).count(),
     };
-    ctx.remove_if_empty(key);
+    if removed > 0 {
+        ctx.notify(class::SET, "srem", key);
+        ctx.del_if_empty(key);
+    }
     reply.int(removed as i64);
 }
 
@@ -351,10 +363,11 @@ fn spop_one(ctx: &mut ShardCtx, key: &[u8], reply: &mut Reply) {
             reply.bulk(&m);
             // A replay must remove the same member, not draw again.
             ctx.log_instead(&[b"SREM", key, &m]);
+            ctx.notify(class::SET, "spop", key);
+            ctx.del_if_empty(key);
         }
         None => reply.null(),
     }
-    ctx.remove_if_empty(key);
 }
 
 /// `spopWithCountCommand`: the count is checked before the key. Popping
@@ -380,9 +393,12 @@ fn spop_count(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     if count >= set.len() as u64 {
         write_members(reply, &algebra::union(&[Some(&*set)], limits));
         ctx.remove(key);
+        ctx.notify(class::SET, "spop", key);
+        ctx.notify(class::GENERIC, "del", key);
         return;
     }
     let popped = set.pop_many(count as usize, limits, &mut crate::rand::next_u64);
+    ctx.notify(class::SET, "spop", key);
     reply.set(popped.len());
     for m in &popped {
         reply.bulk(m);
@@ -460,7 +476,10 @@ fn smove_take(
     };
     dst?;
     let removed = set.remove(member);
-    ctx.remove_if_empty(src);
+    if removed {
+        ctx.notify(class::SET, "srem", src);
+        ctx.del_if_empty(src);
+    }
     Ok(removed)
 }
 
@@ -468,7 +487,9 @@ fn smove_take(
 /// of one member would.
 fn smove_give(ctx: &mut ShardCtx, dst: &[u8], member: &[u8]) -> Result<(), &'static str> {
     let limits = limits(ctx);
-    ctx.write_or_create::<Set>(dst, || Set::create(member, 1, limits))?.add(member, limits);
+    if ctx.write_or_create::<Set>(dst, || Set::create(member, 1, limits))?.add(member, limits) {
+        ctx.notify(class::SET, "sadd", dst);
+    }
     Ok(())
 }
 

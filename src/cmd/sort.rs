@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 
 use super::{acl, command, err, flag::*, parse_int, Command, Exec};
+use crate::notify::class;
 use crate::resp::Reply;
 use crate::server::cross::{Cross, CrossFuture};
 use crate::shard::ShardCtx;
@@ -187,8 +188,10 @@ fn resolve(pattern: &[u8], elem: &[u8]) -> Target {
 /// The value a (key, field) target names, on the shard owning the key:
 /// a string, or a hash field; anything else is nothing.
 fn fetch(ctx: &mut ShardCtx, key: &[u8], field: Option<&[u8]>) -> Option<Vec<u8>> {
-    let now = ctx.now;
-    let entry = ctx.db().get(key, now)?;
+    let Some(entry) = ctx.get(key) else {
+        ctx.keymiss(key);
+        return None;
+    };
     match (&entry.value, field) {
         (Value::Str(s), None) => Some(s.to_vec()),
         (Value::Hash(h), Some(f)) => h.get(f).map(<[u8]>::to_vec),
@@ -211,10 +214,14 @@ struct Loaded {
 
 /// Step 1, on the key's shard: the elements.
 fn load(ctx: &mut ShardCtx, key: &[u8], o: &Options) -> Result<Loaded, &'static str> {
+    // A miss some listener heard of is counted already.
+    let heard = ctx.missed(key);
     let (db, now) = (ctx.db, ctx.now);
     let shard = &mut *ctx.shard;
-    let mut entry = shard.dbs[db].get(key, now);
-    shard.stats.count_lookup(entry.is_some());
+    let mut entry = if heard { None } else { shard.dbs[db].get(key, now) };
+    if !heard {
+        shard.stats.count_lookup(entry.is_some());
+    }
     if let Some(Value::ZSet(z)) = entry.as_mut().map(|e| &mut e.value) {
         z.convert_for_sort();
     }
@@ -384,13 +391,16 @@ fn write_items(items: &[Option<Vec<u8>>], reply: &mut Reply) {
 /// destination deleted when there are none. Replies the count.
 fn store(ctx: &mut ShardCtx, dst: &[u8], items: &[Option<Vec<u8>>], reply: &mut Reply) {
     if items.is_empty() {
-        ctx.remove(dst);
+        if ctx.db().delete(dst) {
+            ctx.notify(class::GENERIC, "del", dst);
+        }
     } else {
         let limits = ctx.limits().list;
         let mut list = List::new();
         let values: Vec<&[u8]> = items.iter().map(|i| i.as_deref().unwrap_or_default()).collect();
         list.push(End::Tail, &values, limits);
         ctx.db().insert(dst, crate::shard::Entry::new(Value::List(Box::new(list))));
+        ctx.notify(class::LIST, "sortstore", dst);
     }
     reply.int(items.len() as i64);
 }

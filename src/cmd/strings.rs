@@ -14,6 +14,7 @@ use futures::future::join_all;
 
 use super::{command, err, flag::*, parse_int, Command, Exec, Merge};
 use crate::cmd::acl;
+use crate::notify::class;
 use crate::num::longdouble::LongDouble;
 use crate::resp::Reply;
 use crate::server::cross::{Cross, CrossFuture};
@@ -385,7 +386,10 @@ pub fn lookup_string<'a>(ctx: &'a mut ShardCtx, key: &[u8]) -> Result<Option<&'a
 /// [`lookup_string`] for reading commands, counted in `keyspace_hits` /
 /// `keyspace_misses` as Redis's `lookupKeyRead` counts (a key of another
 /// type is a hit).
-fn lookup_read<'a>(ctx: &'a mut ShardCtx, key: &[u8]) -> Result<Option<&'a mut RString>, &'static str> {
+pub(crate) fn lookup_read<'a>(ctx: &'a mut ShardCtx, key: &[u8]) -> Result<Option<&'a mut RString>, &'static str> {
+    if ctx.missed(key) {
+        return Ok(None);
+    }
     let (db, now) = (ctx.db, ctx.now);
     let shard = &mut *ctx.shard;
     let entry = shard.dbs[db].get(key, now);
@@ -452,13 +456,14 @@ fn getset(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     if get_generic(ctx, &args[1], reply).is_some() {
         // A plain set: any TTL goes.
         ctx.db().insert(&args[1], str_entry(RString::from_bytes(&args[2])));
+        ctx.notify(class::STRING, "set", &args[1]);
     }
 }
 
 fn getdel(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     if get_generic(ctx, &args[1], reply) == Some(true) {
-        let now = ctx.now;
-        ctx.db().remove(&args[1], now);
+        ctx.remove(&args[1]);
+        ctx.notify(class::GENERIC, "del", &args[1]);
     }
 }
 
@@ -596,13 +601,13 @@ fn set_generic(ctx: &mut ShardCtx, cmd: &str, args: (&[u8], &[u8]), opts: &SetOp
         return;
     }
     let expire_at = if opts.keepttl { old_ttl } else { expire_at };
-    let db = ctx.db();
-    if matches!(expire_at, Some(t) if t <= now) {
-        // Already in the past: the key is gone, as if it expired at once.
-        db.remove(key, now);
-    } else {
-        db.insert(key, Entry::with_expiry(Value::Str(RString::from_bytes(value)), expire_at));
+    ctx.db().insert(key, Entry::with_expiry(Value::Str(RString::from_bytes(value)), expire_at));
+    ctx.notify(class::STRING, "set", key);
+    if opts.expire.is_some() {
+        ctx.notify(class::GENERIC, "expire", key);
     }
+    // A time already past leaves the key to expire at its next lookup or
+    // expiry cycle, as in Redis (the `expired` event comes then).
     if !opts.get {
         ack.write(true, reply);
     }
@@ -654,17 +659,20 @@ fn getex(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         Err(e) => return reply.error(&e),
     };
     value.with_bytes(|b| reply.bulk(b));
-    let db = ctx.db();
     match expire_at {
         // EXAT/PXAT in the past: deleted, as if it expired now.
         Some(t) if t <= now => {
-            db.remove(key, now);
+            ctx.remove(key);
+            ctx.notify(class::GENERIC, "del", key);
         }
         Some(t) => {
-            db.set_expiry(key, Some(t), now);
+            ctx.db().set_expiry(key, Some(t), now);
+            ctx.notify(class::GENERIC, "expire", key);
         }
-        None if opts.persist => {
-            db.set_expiry(key, None, now);
+        // PERSIST on a key with a TTL; one without is left alone, unheard.
+        None if opts.persist && ctx.peek(key).is_some_and(|e| e.expire_at().is_some()) => {
+            ctx.db().set_expiry(key, None, now);
+            ctx.notify(class::GENERIC, "persist", key);
         }
         None => {}
     }
@@ -689,6 +697,7 @@ fn mget(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 fn set_pairs(ctx: &mut ShardCtx, pairs: &[Bytes]) {
     for pair in pairs.chunks_exact(2) {
         ctx.db().insert(&pair[0], str_entry(RString::from_bytes(&pair[1])));
+        ctx.notify(class::STRING, "set", &pair[0]);
     }
 }
 
@@ -773,7 +782,7 @@ fn msetnx_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
 /// result stays an integer (Redis's `int` encoding).
 pub fn incr_by(ctx: &mut ShardCtx, key: &[u8], delta: i64, reply: &mut Reply) {
     match lookup_string(ctx, key) {
-        Err(e) => reply.error(e),
+        Err(e) => return reply.error(e),
         Ok(Some(s)) => {
             let Some(n) = s.as_i64() else {
                 return reply.error(err::NOT_INT);
@@ -789,6 +798,7 @@ pub fn incr_by(ctx: &mut ShardCtx, key: &[u8], delta: i64, reply: &mut Reply) {
             reply.int(delta);
         }
     }
+    ctx.notify(class::STRING, "incrby", key);
 }
 
 fn incr(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
@@ -846,6 +856,7 @@ fn incrbyfloat(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         Some(s) => *s = new,
         None => ctx.db().insert(key, str_entry(new)),
     }
+    ctx.notify(class::STRING, "incrbyfloat", key);
 }
 
 // ---------------------------------------------------------------------------
@@ -855,7 +866,7 @@ fn append(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let (key, tail) = (&args[1], &args[2]);
     let limit = max_bulk_len(ctx);
     match lookup_string(ctx, key) {
-        Err(e) => reply.error(e),
+        Err(e) => return reply.error(e),
         Ok(Some(s)) => {
             if let Err(e) = check_string_length(s.len() as u64, tail.len(), limit) {
                 return reply.error(e);
@@ -870,6 +881,7 @@ fn append(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
             reply.int(tail.len() as i64);
         }
     }
+    ctx.notify(class::STRING, "append", key);
 }
 
 fn strlen(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
@@ -951,7 +963,10 @@ fn setrange(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         }
     };
     match written {
-        Ok(len) => reply.int(len as i64),
+        Ok(len) => {
+            ctx.notify(class::STRING, "setrange", key);
+            reply.int(len as i64)
+        }
         Err(e) => reply.error(e),
     }
 }

@@ -21,6 +21,7 @@ use bytes::Bytes;
 use super::scan::{scan_collection, Target};
 use super::{command, err, flag::*, keys_after_numkeys, parse_int, Command, Exec};
 use crate::cmd::acl;
+use crate::notify::class;
 use crate::resp::reply::format_double;
 use crate::resp::{Proto, Reply};
 use crate::shard::{Entry, ShardCtx};
@@ -528,13 +529,17 @@ impl Layout {
 
 /// Stores `result` under `dest` as the STORE commands do (Redis's `setKey`:
 /// any old value and TTL go), or deletes `dest` when the result is empty.
-/// Returns the stored length, the commands' reply.
-fn store(ctx: &mut ShardCtx, dest: &[u8], result: ZSet) -> i64 {
+/// Returns the stored length, the commands' reply. `event` is the
+/// command's keyspace event for a stored result.
+fn store(ctx: &mut ShardCtx, dest: &[u8], result: ZSet, event: &str) -> i64 {
     let len = result.len() as i64;
     if result.is_empty() {
-        ctx.remove(dest);
+        if ctx.db().delete(dest) {
+            ctx.notify(class::GENERIC, "del", dest);
+        }
     } else {
         ctx.db().insert(dest, Entry::new(Value::ZSet(Box::new(result))));
+        ctx.notify(class::ZSET, event, dest);
     }
     len
 }
@@ -626,6 +631,9 @@ fn zadd_run(ctx: &mut ShardCtx, args: &[Bytes], incr: bool) -> Result<Added, &'s
             }
         }
     }
+    if added + updated > 0 {
+        ctx.notify(class::ZSET, if a.flags.incr { "zincr" } else { "zadd" }, key);
+    }
     Ok(if a.flags.incr { Added::Score(last) } else { Added::Count(if a.ch { added + updated } else { added }) })
 }
 
@@ -668,7 +676,10 @@ fn zrem(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
             deleted
         }
     };
-    ctx.remove_if_empty(key);
+    if deleted > 0 {
+        ctx.notify(class::ZSET, "zrem", key);
+        ctx.del_if_empty(key);
+    }
     reply.int(deleted);
 }
 
@@ -764,14 +775,24 @@ fn zlexcount(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 }
 
 /// `zremrangeGenericCommand`: the range is parsed before the key is looked
-/// up; `remove` deletes it from the set and says how many went.
-fn remove_range(ctx: &mut ShardCtx, key: &[u8], reply: &mut Reply, remove: impl FnOnce(&mut ZSet) -> usize) {
+/// up; `remove` deletes it from the set and says how many went. `event`
+/// is the command's name, its keyspace event.
+fn remove_range(
+    ctx: &mut ShardCtx,
+    key: &[u8],
+    event: &str,
+    reply: &mut Reply,
+    remove: impl FnOnce(&mut ZSet) -> usize,
+) {
     let removed = match ctx.write::<ZSet>(key) {
         Err(e) => return reply.error(e),
         Ok(None) => 0,
         Ok(Some(z)) => remove(z),
     };
-    ctx.remove_if_empty(key);
+    if removed > 0 {
+        ctx.notify(class::ZSET, event, key);
+        ctx.del_if_empty(key);
+    }
     reply.int(removed as i64);
 }
 
@@ -780,7 +801,7 @@ fn zremrangebyrank(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
         (Ok(s), Ok(e)) => (s, e),
         (Err(e), _) | (_, Err(e)) => return reply.error(e),
     };
-    remove_range(ctx, &args[1], reply, |z| match normalize_range(start, end, z.len()) {
+    remove_range(ctx, &args[1], "zremrangebyrank", reply, |z| match normalize_range(start, end, z.len()) {
         Some((s, e)) => z.remove_range_by_rank(s, e),
         None => 0,
     })
@@ -788,14 +809,14 @@ fn zremrangebyrank(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 
 fn zremrangebyscore(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     match ScoreRange::parse(&args[2], &args[3]) {
-        Ok(r) => remove_range(ctx, &args[1], reply, |z| z.remove_range_by_score(&r)),
+        Ok(r) => remove_range(ctx, &args[1], "zremrangebyscore", reply, |z| z.remove_range_by_score(&r)),
         Err(e) => reply.error(e),
     }
 }
 
 fn zremrangebylex(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     match LexRange::parse(&args[2], &args[3]) {
-        Ok(r) => remove_range(ctx, &args[1], reply, |z| z.remove_range_by_lex(&r)),
+        Ok(r) => remove_range(ctx, &args[1], "zremrangebylex", reply, |z| z.remove_range_by_lex(&r)),
         Err(e) => reply.error(e),
     }
 }

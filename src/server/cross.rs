@@ -145,6 +145,7 @@ impl Cross {
         let (db, now, client_id) = (self.db, self.now, self.client_id);
         move |shard: &mut Shard| {
             crate::shard::keyspace::set_clock(now);
+            shard.listen();
             let result = job(&mut ShardCtx { shard, db, now, client_id });
             shard.after_command(now);
             result

@@ -205,8 +205,9 @@ pub fn command_intents(cmd: &Command, args: &[Bytes], keys: &mut Vec<(Bytes, Mod
 pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
     let now = unix_ms();
     crate::shard::keyspace::set_clock(now);
-    // Settings a handler reads (keyspace events, limits) as of this batch.
-    shard.config.refresh(&shard.shared);
+    // Settings a handler reads (keyspace events, limits) as of this batch;
+    // the dbs report expiries and new keys if someone listens for them.
+    shard.listen();
     let registry = registry();
     for c in &batch.cmds {
         let cmd = registry.by_id(c.id);
@@ -252,6 +253,9 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
         }
         if !batch.atomic {
             shard.after_command(now);
+        } else {
+            // Keyspace events stay in command order all the same.
+            shard.flush_all_events(now);
         }
         if c.counted {
             shard.stats.record_call(c.id, started.elapsed().as_micros() as u64, error_of(&out.buf[before..]));

@@ -50,6 +50,7 @@ impl Cycle {
     /// to do and the caller should yield, then call again before `deadline`.
     pub fn slice(&mut self, shard: &mut Shard, now: UnixMs, deadline: Instant) -> bool {
         let mut loops = 0;
+        shard.listen();
         while self.db < shard.dbs.len() {
             let db = &mut shard.dbs[self.db];
             let sched = &shard.sched;
@@ -57,8 +58,11 @@ impl Cycle {
             let (sampled, expired) = db.expire_sample(KEYS_PER_LOOP, now, crate::rand::next_u64, locked);
             loops += 1;
             let stale = sampled > 0 && expired * 100 > sampled * ACCEPTABLE_STALE;
+            if expired > 0 {
+                shard.flush_events(self.db, now);
+            }
             if !stale {
-                db.shrink_if_sparse();
+                shard.dbs[self.db].shrink_if_sparse();
                 self.db += 1;
             }
             if loops >= LOOPS_PER_SLICE || (loops % 16 == 0 && Instant::now() >= deadline) {

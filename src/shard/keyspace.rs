@@ -78,11 +78,44 @@ thread_local! {
     /// The shard's cached clock (Redis's `lruclock`), set once per batch, so
     /// a store needs no clock argument.
     static CLOCK: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// The same reading in ms: a store over a key whose time has come is
+    /// that key's expiry (Redis's write lookup would have expired it first).
+    static NOW: std::cell::Cell<UnixMs> = const { std::cell::Cell::new(0) };
 }
 
 /// Sets the shard thread's access clock; the batch and job runners call it.
 pub fn set_clock(now: UnixMs) {
     CLOCK.with(|c| c.set(clock(now)));
+    NOW.with(|c| c.set(now));
+}
+
+/// What happened to a key, reported by its db as a keyspace event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEvent {
+    /// Deleted because its time had come (`expired`).
+    Expired,
+    /// Created (`new`: Redis's `dbAdd`), not overwritten.
+    New,
+}
+
+/// Which [`KeyEvent`]s a db reports: those someone listens for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Listening {
+    pub expired: bool,
+    pub new: bool,
+}
+
+impl Listening {
+    pub fn any(self) -> bool {
+        self.expired || self.new
+    }
+
+    fn wants(self, what: KeyEvent) -> bool {
+        match what {
+            KeyEvent::Expired => self.expired,
+            KeyEvent::New => self.new,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -100,6 +133,11 @@ pub struct Db {
     parity: bool,
     /// The snapshot being taken of this table, if any.
     snap: Option<Box<DbSnap>>,
+    /// The events the db reports ([`Db::listen`]): by default none, and
+    /// then the paths that expire or create keys pay one test.
+    listening: Listening,
+    /// Keys expired or created since the shard last published them.
+    events: Vec<(KeyEvent, Key)>,
 }
 
 /// A snapshot of one table in progress: copy-on-write without copying.
@@ -142,6 +180,41 @@ impl Db {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Sets which [`KeyEvent`]s to gather: the shard asks for those that
+    /// have a listener.
+    pub fn listen(&mut self, to: Listening) {
+        self.listening = to;
+        if !to.any() {
+            self.events = Vec::new();
+        }
+    }
+
+    /// The events gathered since the last call, oldest first, if any.
+    pub fn take_events(&mut self) -> Option<Vec<(KeyEvent, Key)>> {
+        (!self.events.is_empty()).then(|| std::mem::take(&mut self.events))
+    }
+
+    /// Gives back the buffer [`Db::take_events`] returned, emptied, so its
+    /// capacity serves again.
+    pub fn return_events(&mut self, mut spent: Vec<(KeyEvent, Key)>) {
+        if self.events.is_empty() {
+            spent.clear();
+            self.events = spent;
+        }
+    }
+
+    fn event(&mut self, what: KeyEvent, key: &[u8]) {
+        if self.listening.wants(what) {
+            self.events.push((what, key.into()));
+        }
+    }
+
+    /// Counts a key deleted because its time had come.
+    fn expired_key(&mut self, key: &[u8]) {
+        self.expired += 1;
+        self.event(KeyEvent::Expired, key);
     }
 
     /// Keys with a TTL.
@@ -225,7 +298,14 @@ impl Db {
         match self.entries.get_full_mut(key) {
             Some((_, _, old)) => {
                 let had_ttl = old.expire_at.is_some();
+                let expired = old.is_expired(NOW.with(|c| c.get()));
                 super::lazyfree::free_value(std::mem::replace(old, entry).value);
+                if expired {
+                    // Past its time: expired, and the store creates the key anew.
+                    super::blocking::key_created(key);
+                    self.expired_key(key);
+                    self.event(KeyEvent::New, key);
+                }
                 match (had_ttl, ttl) {
                     (true, false) => {
                         self.volatile.swap_remove(key);
@@ -238,6 +318,7 @@ impl Db {
             }
             None => {
                 super::blocking::key_created(key);
+                self.event(KeyEvent::New, key);
                 self.entries.insert(key.into(), entry);
                 self.high_water = self.high_water.max(self.entries.len());
                 if ttl {
@@ -310,10 +391,26 @@ impl Db {
             self.volatile.swap_remove(key);
         }
         if entry.is_expired(now) {
-            self.expired += 1;
+            self.expired_key(key);
             return None;
         }
         Some(entry)
+    }
+
+    /// Redis's `dbDelete`: removes whatever entry `key` has, even one past
+    /// its time (which is then no expiry); true if there was one. The STORE
+    /// commands delete their destination so when their result is empty,
+    /// without looking it up first.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        let Some(idx) = self.entries.get_index_of(key) else { return false };
+        self.keep(idx);
+        if let Some((_, entry)) = self.entries.swap_remove_index(idx) {
+            if entry.expire_at.is_some() {
+                self.volatile.swap_remove(key);
+            }
+            super::lazyfree::free_value(entry.value);
+        }
+        true
     }
 
     /// Empties the db, returning the old table so a caller can free a big
@@ -322,6 +419,8 @@ impl Db {
         let mut old = std::mem::take(self);
         self.expired = old.expired;
         self.parity = old.parity;
+        self.listening = old.listening;
+        self.events = std::mem::take(&mut old.events);
         let Some(mut snap) = old.snap.take() else { return old };
         // A snapshot still needs the old table: it keeps it until saved.
         let mut retired = std::mem::take(&mut snap.retired);
@@ -414,8 +513,9 @@ impl Db {
                     }
                     // Both positions are known: no second hash of the key.
                     self.entries.swap_remove_index(i);
-                    self.volatile.swap_remove_index(idx);
-                    self.expired += 1;
+                    if let Some(key) = self.volatile.swap_remove_index(idx) {
+                        self.expired_key(&key);
+                    }
                     expired += 1;
                 }
                 Some(_) => {}
@@ -526,8 +626,8 @@ impl Db {
             if e.expire_at.is_some() {
                 self.volatile.swap_remove(&k);
             }
-            self.expired += 1;
             super::lazyfree::free_value(e.value);
+            self.expired_key(&k);
         }
     }
 }
@@ -570,6 +670,55 @@ mod tests {
         assert!(db.get(b"a", 99).is_some());
         assert!(db.get(b"a", 100).is_none());
         assert_eq!((db.len(), db.expires(), db.expired), (1, 0, 1));
+    }
+
+    #[test]
+    fn the_db_reports_expired_and_new_keys_only_while_listened_to() {
+        let mut db = Db::default();
+        let events = |db: &mut Db| -> Vec<(KeyEvent, String)> {
+            let taken = db.take_events().unwrap_or_default();
+            taken.into_iter().map(|(e, k)| (e, String::from_utf8_lossy(&k).into_owned())).collect()
+        };
+        db.insert(b"quiet", Entry::new(val("v")));
+        db.listen(Listening { expired: true, new: true });
+        assert_eq!(events(&mut db), []);
+        db.insert(b"a", Entry::new(val("1")));
+        db.insert(b"a", Entry::new(val("2")));
+        db.insert(b"b", Entry::with_expiry(val("1"), Some(100)));
+        assert!(db.get(b"b", 100).is_none());
+        db.insert(b"c", Entry::with_expiry(val("1"), Some(100)));
+        assert!(db.remove(b"c", 100).is_none());
+        db.insert(b"d", Entry::with_expiry(val("1"), Some(100)));
+        db.get_or_insert_with(b"d", 100, || val("2"));
+        use KeyEvent::{Expired, New};
+        let want = [
+            (New, "a"),
+            (New, "b"),
+            (Expired, "b"),
+            (New, "c"),
+            (Expired, "c"),
+            (New, "d"),
+            (Expired, "d"),
+            (New, "d"),
+        ];
+        assert_eq!(events(&mut db), want.map(|(e, k)| (e, k.to_string())));
+        // A store over a key past its time (the shard's clock says so).
+        db.insert(b"e", Entry::with_expiry(val("1"), Some(100)));
+        set_clock(100);
+        db.insert(b"e", Entry::new(val("2")));
+        set_clock(0);
+        db.insert(b"f", Entry::with_expiry(val("1"), Some(100)));
+        assert_eq!(db.expire_sample(20, 100, rng(5), |_| false).1, 1);
+        let want = [(New, "e"), (Expired, "e"), (New, "e"), (New, "f"), (Expired, "f")];
+        assert_eq!(events(&mut db), want.map(|(e, k)| (e, k.to_string())));
+        assert_eq!(db.expired, 5);
+        db.listen(Listening { expired: true, new: false });
+        db.insert(b"g", Entry::with_expiry(val("1"), Some(100)));
+        assert!(db.get(b"g", 100).is_none());
+        assert_eq!(events(&mut db), [(Expired, "g".to_string())]);
+        db.listen(Listening::default());
+        db.insert(b"g", Entry::new(val("1")));
+        assert_eq!(events(&mut db), []);
     }
 
     #[test]

@@ -9,10 +9,11 @@ pub mod stats;
 
 use std::sync::Arc;
 
-pub use keyspace::{Db, Entry, UnixMs};
+pub use keyspace::{Db, Entry, KeyEvent, Listening, UnixMs};
 pub use stats::Stats;
 
 use crate::cmd::err;
+use crate::notify::class;
 use crate::server::client::Clients;
 use crate::server::shared::{LocalConfig, Shared};
 use crate::types::{Limits, Typed};
@@ -32,6 +33,8 @@ pub struct Shard {
     pub watches: crate::tx::watch::Watches,
     /// The shard's log and snapshot state.
     pub persist: crate::persist::Persist,
+    /// The `expired`/`new` keyspace events the dbs gather ([`Shard::listen`]).
+    listening: Listening,
 }
 
 impl Shard {
@@ -51,6 +54,7 @@ impl Shard {
             sched: Default::default(),
             watches: Default::default(),
             persist,
+            listening: Listening::default(),
         }
     }
 
@@ -59,16 +63,60 @@ impl Shard {
     }
 
     /// Publishes keyspace event `event` of `class` on `key` of `db`
-    /// (`notify-keyspace-events`); nearly free when off or unheard.
-    pub fn notify(&self, db: usize, now: UnixMs, class: u32, event: &str, key: &[u8]) {
+    /// (`notify-keyspace-events`); nearly free when off or unheard. The
+    /// `expired`/`new` events the db gathered go first: they happened
+    /// during the lookups that led to this change.
+    pub fn notify(&mut self, db: usize, now: UnixMs, class: u32, event: &str, key: &[u8]) {
+        self.flush_events(db, now);
         crate::notify::notify(self.config.get(), &self.shared, now, class, event, key, db)
     }
 
-    /// Serves blocked clients whose keys the last command created; called
-    /// after every command and cross-shard step.
+    /// Whether an event of `class` would reach anyone (see [`crate::notify::wanted`]).
+    pub fn wants(&self, class: u32) -> bool {
+        crate::notify::wanted(self.config.get(), &self.shared, class)
+    }
+
+    /// Has the dbs gather `expired`/`new` events while someone would hear
+    /// them, and not otherwise; called before commands and expiry cycles run.
+    pub fn listen(&mut self) {
+        let config = self.config.refresh(&self.shared);
+        let wanted = |class| crate::notify::wanted(config, &self.shared, class);
+        let to = Listening { expired: wanted(class::EXPIRED), new: wanted(class::NEW) };
+        if to != self.listening {
+            self.listening = to;
+            self.dbs.iter_mut().for_each(|db| db.listen(to));
+        }
+    }
+
+    /// Publishes the `expired`/`new` events db `db` has gathered.
+    pub fn flush_events(&mut self, db: usize, now: UnixMs) {
+        let Some(events) = self.dbs[db].take_events() else { return };
+        for (what, key) in &events {
+            let (class, name) = match what {
+                KeyEvent::Expired => (class::EXPIRED, "expired"),
+                KeyEvent::New => (class::NEW, "new"),
+            };
+            crate::notify::notify(self.config.get(), &self.shared, now, class, name, key, db);
+        }
+        self.dbs[db].return_events(events);
+    }
+
+    /// [`Shard::flush_events`] for every db: what commands left unpublished
+    /// (a lookup that expired a key and changed nothing).
+    pub fn flush_all_events(&mut self, now: UnixMs) {
+        if self.listening.any() {
+            (0..self.dbs.len()).for_each(|db| self.flush_events(db, now));
+        }
+    }
+
+    /// Publishes what the last command left of its keyspace events, then
+    /// serves blocked clients whose keys it created; called after every
+    /// command and cross-shard step.
     pub fn after_command(&mut self, now: UnixMs) {
+        self.flush_all_events(now);
         if blocking::has_ready() {
             blocking::serve_ready(self, now);
+            self.flush_all_events(now);
         }
     }
 }
@@ -91,8 +139,27 @@ impl ShardCtx<'_> {
 
     /// Publishes keyspace event `event` of `class` on `key` of the client's
     /// db, as Redis's `notifyKeyspaceEvent`.
-    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
         self.shard.notify(self.db, self.now, class, event, key)
+    }
+
+    /// Publishes `keymiss` on `key`: a reading lookup found nothing
+    /// (Redis's `lookupKeyRead`; OBJECT and SCAN's TYPE filter do not count).
+    pub fn keymiss(&mut self, key: &[u8]) {
+        self.notify(class::KEY_MISS, "keymiss", key)
+    }
+
+    /// For a reading lookup that counts in the stats: true if `key` is
+    /// absent and `keymiss` has a listener, which heard of it (the miss is
+    /// counted). Without a listener it is false at the cost of a flag
+    /// test, and the lookup goes on as usual.
+    pub fn missed(&mut self, key: &[u8]) -> bool {
+        if !self.shard.wants(class::KEY_MISS) || self.contains(key) {
+            return false;
+        }
+        self.shard.stats.count_lookup(false);
+        self.keymiss(key);
+        true
     }
 
     /// The live entry under `key` in the client's db, marked accessed.
@@ -115,6 +182,9 @@ impl ShardCtx<'_> {
     /// if absent, WRONGTYPE if another type. Counted in `keyspace_hits` /
     /// `keyspace_misses` as Redis's `lookupKeyRead` counts them.
     pub fn read<T: Typed>(&mut self, key: &[u8]) -> Result<Option<&mut T>, &'static str> {
+        if self.missed(key) {
+            return Ok(None);
+        }
         let (db, now) = (self.db, self.now);
         let shard = &mut *self.shard;
         let entry = shard.dbs[db].get(key, now);
@@ -148,6 +218,16 @@ impl ShardCtx<'_> {
             return true;
         }
         false
+    }
+
+    /// [`ShardCtx::remove_if_empty`] with Redis's `del` event when it
+    /// deletes: what every command that takes elements out of a key does.
+    pub fn del_if_empty(&mut self, key: &[u8]) -> bool {
+        let removed = self.remove_if_empty(key);
+        if removed {
+            self.notify(class::GENERIC, "del", key);
+        }
+        removed
     }
 
     /// The collection encoding thresholds currently configured.

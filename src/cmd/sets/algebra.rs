@@ -51,6 +51,15 @@ struct Parsed {
 }
 
 impl Command {
+    /// The keyspace event of a storing command.
+    fn event(self) -> &'static str {
+        match self.op {
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+            Op::Inter | Op::InterCard => "sinterstore",
+        }
+    }
+
     /// Parses in Redis's order; only SINTERCARD has anything to check
     /// (`sinterCardCommand`: numkeys, then their count, then LIMIT — all
     /// before the keys are looked up).
@@ -261,7 +270,7 @@ fn run_here(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, c: Command) {
     let (limits, now) = (limits(ctx), ctx.now);
     let outcome = evaluate(c, keys, &sources(&ctx.shard.dbs[ctx.db], keys, now), parsed.limit, limits);
     match outcome {
-        Outcome::Set(result) if c.store => reply.int(store(ctx, &args[1], result)),
+        Outcome::Set(result) if c.store => reply.int(store(ctx, &args[1], result, c.event())),
         outcome => write_outcome(reply, &outcome),
     }
 }
@@ -294,7 +303,7 @@ async fn run_across(cx: &Cross, args: Vec<Bytes>, c: Command) -> Result<Vec<u8>,
             let dest = args[1].clone();
             let stored = cx
                 .on(cx.shard_of(&dest), move |ctx| {
-                    let n = store(ctx, &dest, result);
+                    let n = store(ctx, &dest, result, c.event());
                     ctx.log_key(&dest);
                     n
                 })

@@ -191,6 +191,9 @@ fn check_types<'k>(ctx: &mut ShardCtx, keys: impl Iterator<Item = &'k Bytes>) ->
     for key in keys {
         let found = ctx.get(key).map(|e| matches!(e.value, Value::ZSet(_) | Value::Set(_)));
         ctx.shard.stats.count_lookup(found.is_some());
+        if found.is_none() {
+            ctx.keymiss(key);
+        }
         if found == Some(false) {
             return Err(err::WRONGTYPE);
         }
@@ -377,7 +380,7 @@ fn try_here(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, c: Command) -
     match outcome {
         Outcome::Store(result) => {
             let z = to_zset(result, limits(ctx));
-            reply.int(store(ctx, &args[1], z));
+            reply.int(store(ctx, &args[1], z, c.name));
         }
         Outcome::Elements(items, withscores) => write_elements(reply, &items, withscores),
         Outcome::Count(n) => reply.int(n as i64),
@@ -421,7 +424,7 @@ async fn run_across(cx: &Cross, args: Vec<Bytes>, c: Command) -> Result<Vec<u8>,
             let dest = args[1].clone();
             let stored = cx.on(cx.shard_of(&dest), move |ctx| {
                 let z = to_zset(result, limits(ctx));
-                let n = store(ctx, &dest, z);
+                let n = store(ctx, &dest, z, c.name);
                 ctx.log_key(&dest);
                 n
             });

@@ -12,6 +12,7 @@ use bytes::Bytes;
 
 use super::Layout;
 use crate::cmd::{err, parse_int};
+use crate::notify::class;
 use crate::resp::{Proto, Reply};
 use crate::server::cross::{Cross, CrossFuture};
 use crate::shard::ShardCtx;
@@ -51,7 +52,8 @@ pub(crate) fn serve_pop(
         return Ok(true);
     }
     let popped = z.pop(max, count);
-    ctx.remove_if_empty(key);
+    ctx.notify(class::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    ctx.del_if_empty(key);
     let n = popped.len();
     match shape {
         PopShape::Flat => reply.array(n * 2),

@@ -170,7 +170,7 @@ fn store_parse(args: &[Bytes]) -> Result<RangeQuery, &'static str> {
 pub(super) fn zrangestore(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let result = store_parse(args).and_then(|q| range_result(ctx, &args[2], &q));
     match result {
-        Ok(z) => reply.int(store(ctx, &args[1], z)),
+        Ok(z) => reply.int(store(ctx, &args[1], z, "zrangestore")),
         Err(e) => reply.error(e),
     }
 }
@@ -191,7 +191,7 @@ pub(super) fn zrangestore_cross(cx: Cross, args: Vec<Bytes>) -> CrossFuture {
         };
         let owner = cx.shard_of(&dst);
         let stored = move |ctx: &mut ShardCtx| {
-            let n = store(ctx, &dst, z);
+            let n = store(ctx, &dst, z, "zrangestore");
             ctx.log_key(&dst);
             n
         };
