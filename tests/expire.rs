@@ -241,7 +241,7 @@ fn a_million_expiring_keys_are_reclaimed_without_access() {
 }
 
 /// used_memory follows the process's real growth: loading a million keys
-/// moves it within 10% of the RSS growth.
+/// moves it within 10% of the RSS growth, once freed pages are given back.
 #[test]
 fn used_memory_tracks_rss_growth() {
     let p = Pair::start(&[]);
@@ -261,7 +261,16 @@ fn used_memory_tracks_rss_growth() {
     };
     let (used0, rss0): (u64, u64) = (info_field(&mut s, "memory", "used_memory").parse().unwrap(), rss());
     assert_eq!(call(&mut s, &["DEBUG", "POPULATE", "1000000", "key", "32"]), b"+OK\r\n");
-    let (used1, rss1): (u64, u64) = (info_field(&mut s, "memory", "used_memory").parse().unwrap(), rss());
-    let (used, grown) = ((used1 - used0) as f64, (rss1 - rss0) as f64);
-    assert!((used - grown).abs() / grown < 0.10, "used_memory grew {} bytes, RSS {}", used, grown);
+    // The tables a load outgrew are freed at once but leave the RSS when the
+    // allocator purges them: each shard has it done once a second.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (used1, rss1): (u64, u64) = (info_field(&mut s, "memory", "used_memory").parse().unwrap(), rss());
+        let (used, grown) = ((used1 - used0) as f64, (rss1 - rss0) as f64);
+        if (used - grown).abs() / grown < 0.10 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "used_memory grew {} bytes, RSS {}", used, grown);
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
