@@ -32,8 +32,9 @@ type Hasher = ahash::RandomState;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub value: Value,
-    /// Changed only through [`Db`], which keeps `volatile` in step.
-    expire_at: Option<UnixMs>,
+    /// Changed only through [`Db`], which keeps `volatile` in step. Eight
+    /// bytes, not an `Option<u64>`'s sixteen: a million keys save 8 MB.
+    expire_at: Option<Expiry>,
     /// Last access in seconds (Redis's LRU clock), for OBJECT IDLETIME.
     access: u32,
     /// Saved by the snapshot in progress when equal to the table's parity
@@ -47,7 +48,7 @@ impl Entry {
     }
 
     pub fn with_expiry(value: Value, expire_at: Option<UnixMs>) -> Entry {
-        Entry { value, expire_at, access: 0, mark: false }
+        Entry { value, expire_at: expire_at.map(Expiry::at), access: 0, mark: false }
     }
 
     /// A copy for COPY: the value duplicated, the TTL kept.
@@ -56,7 +57,7 @@ impl Entry {
     }
 
     pub fn expire_at(&self) -> Option<UnixMs> {
-        self.expire_at
+        self.expire_at.map(Expiry::get)
     }
 
     /// Seconds since the last access, as OBJECT IDLETIME reports it.
@@ -65,7 +66,22 @@ impl Entry {
     }
 
     fn is_expired(&self, now: UnixMs) -> bool {
-        matches!(self.expire_at, Some(t) if t <= now)
+        matches!(self.expire_at(), Some(t) if t <= now)
+    }
+}
+
+/// An expiry time in Unix ms, never 0 so `Option<Expiry>` takes 8 bytes.
+/// Time 0 is stored as 1: both are long past, so the key is as expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Expiry(std::num::NonZeroU64);
+
+impl Expiry {
+    fn at(t: UnixMs) -> Expiry {
+        Expiry(std::num::NonZeroU64::MIN.saturating_add(t.saturating_sub(1)))
+    }
+
+    fn get(self) -> UnixMs {
+        self.0.get()
     }
 }
 
@@ -368,7 +384,7 @@ impl Db {
         let Some(entry) = self.peek(key, now) else {
             return false;
         };
-        let had = std::mem::replace(&mut entry.expire_at, expire_at).is_some();
+        let had = std::mem::replace(&mut entry.expire_at, expire_at.map(Expiry::at)).is_some();
         match (had, expire_at.is_some()) {
             (true, false) => {
                 self.volatile.swap_remove(key);
@@ -545,7 +561,7 @@ impl Db {
         let mut sum = 0u64;
         let mut n = 0u64;
         for key in self.volatile.iter().take(max) {
-            if let Some(t) = self.entries.get(&key[..]).and_then(|e| e.expire_at) {
+            if let Some(t) = self.entries.get(&key[..]).and_then(|e| e.expire_at()) {
                 sum += t.saturating_sub(now);
                 n += 1;
             }
@@ -843,7 +859,7 @@ mod tests {
         assert_eq!(saved.len(), expected.len());
         for (k, (n, e)) in &expected {
             let (sn, se) = &saved[k];
-            assert_eq!((sn, &se.value, se.expire_at), (n, &e.value, e.expire_at), "{}", String::from_utf8_lossy(k));
+            assert_eq!((sn, &se.value, se.expire_at()), (n, &e.value, e.expire_at()), "{}", String::from_utf8_lossy(k));
         }
         // The next snapshot sees the table as it is now, every entry once.
         let now_keys = db.live(100).count();
