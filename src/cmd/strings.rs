@@ -591,16 +591,27 @@ fn set_generic(ctx: &mut ShardCtx, cmd: &str, args: (&[u8], &[u8]), opts: &SetOp
     if opts.get && get_generic(ctx, key, reply).is_none() {
         return;
     }
-    let old = ctx.db().get(key, now);
-    let found = old.is_some();
-    let old_ttl = old.and_then(|e| e.expire_at());
-    if (opts.nx && found) || (opts.xx && !found) {
-        if !opts.get {
-            ack.write(false, reply);
+    // A plain SET needs nothing of the old entry: the insert's own probe
+    // replaces it (and expires it, if its time had come).
+    let expire_at = match opts.nx || opts.xx || opts.keepttl {
+        false => expire_at,
+        true => {
+            let old = ctx.db().get(key, now);
+            let found = old.is_some();
+            let old_ttl = old.and_then(|e| e.expire_at());
+            if (opts.nx && found) || (opts.xx && !found) {
+                if !opts.get {
+                    ack.write(false, reply);
+                }
+                return;
+            }
+            if opts.keepttl {
+                old_ttl
+            } else {
+                expire_at
+            }
         }
-        return;
-    }
-    let expire_at = if opts.keepttl { old_ttl } else { expire_at };
+    };
     ctx.db().insert(key, Entry::with_expiry(Value::Str(RString::from_bytes(value)), expire_at));
     ctx.notify(class::STRING, "set", key);
     if opts.expire.is_some() {

@@ -17,6 +17,7 @@
 //! Keys with a TTL are also kept in `volatile`, a dense set sampled by the
 //! active expiry cycle (Redis samples its `expires` dict the same way).
 
+use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
 use indexmap::{IndexMap, IndexSet};
 
 use crate::types::Value;
@@ -70,18 +71,18 @@ impl Entry {
     }
 }
 
-/// An expiry time in Unix ms, never 0 so `Option<Expiry>` takes 8 bytes.
-/// Time 0 is stored as 1: both are long past, so the key is as expired.
+/// An expiry time in Unix ms, kept plus one so it is never 0 and
+/// `Option<Expiry>` takes 8 bytes (expiries stop far below `u64::MAX`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Expiry(std::num::NonZeroU64);
 
 impl Expiry {
     fn at(t: UnixMs) -> Expiry {
-        Expiry(std::num::NonZeroU64::MIN.saturating_add(t.saturating_sub(1)))
+        Expiry(std::num::NonZeroU64::MIN.saturating_add(t))
     }
 
     fn get(self) -> UnixMs {
-        self.0.get()
+        self.0.get() - 1
     }
 }
 
@@ -308,38 +309,40 @@ impl Db {
         entry.access = CLOCK.with(|c| c.get());
         entry.mark = self.parity;
         let ttl = entry.expire_at.is_some();
-        if let Some(idx) = self.entries.get_index_of(key) {
-            self.keep(idx);
-        }
-        match self.entries.get_full_mut(key) {
-            Some((_, _, old)) => {
-                let had_ttl = old.expire_at.is_some();
-                let expired = old.is_expired(NOW.with(|c| c.get()));
-                super::lazyfree::free_value(std::mem::replace(old, entry).value);
-                if expired {
-                    // Past its time: expired, and the store creates the key anew.
-                    super::blocking::key_created(key);
-                    self.expired_key(key);
-                    self.event(KeyEvent::New, key);
-                }
-                match (had_ttl, ttl) {
-                    (true, false) => {
-                        self.volatile.swap_remove(key);
-                    }
-                    (false, true) => {
-                        self.volatile.insert(key.into());
-                    }
-                    _ => {}
-                }
-            }
-            None => {
+        // One hash and one probe, hit or miss: this is every write's path.
+        let hash = self.entries.hasher().hash_one(key);
+        let idx = match self.entries.raw_entry_mut_v1().from_key_hashed_nocheck(hash, key) {
+            RawEntryMut::Occupied(o) => o.index(),
+            RawEntryMut::Vacant(v) => {
                 super::blocking::key_created(key);
+                v.insert_hashed_nocheck(hash, key.into(), entry);
                 self.event(KeyEvent::New, key);
-                self.entries.insert(key.into(), entry);
                 self.high_water = self.high_water.max(self.entries.len());
                 if ttl {
                     self.volatile.insert(key.into());
                 }
+                return;
+            }
+        };
+        self.keep(idx);
+        if let Some((_, old)) = self.entries.get_index_mut(idx) {
+            let had_ttl = old.expire_at.is_some();
+            let expired = old.is_expired(NOW.with(|c| c.get()));
+            super::lazyfree::free_value(std::mem::replace(old, entry).value);
+            if expired {
+                // Past its time: expired, and the store creates the key anew.
+                super::blocking::key_created(key);
+                self.expired_key(key);
+                self.event(KeyEvent::New, key);
+            }
+            match (had_ttl, ttl) {
+                (true, false) => {
+                    self.volatile.swap_remove(key);
+                }
+                (false, true) => {
+                    self.volatile.insert(key.into());
+                }
+                _ => {}
             }
         }
     }
