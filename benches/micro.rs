@@ -13,7 +13,9 @@
 //! - `mesh`: one round trip between two glommio executors on their own
 //!   threads joined by a `channel_mesh`, as the server wires its shards: a
 //!   `ShardRequest` goes to the other core, which serves it with
-//!   `dispatch::serve` and answers on a oneshot (throughput in round trips).
+//!   `dispatch::serve` and answers on a oneshot (throughput in round trips);
+//!   a bare job and a one-GET batch, with the executors parking when idle
+//!   (the server's default) and spinning 10 ms before parking.
 //!
 //! Run everything (about 2 minutes on 2 cores):
 //!
@@ -43,6 +45,7 @@ use shardis::config::Config;
 use shardis::resp::{ParseLimits, Parser, Proto, Reply};
 use shardis::server::dispatch::{self, BatchOutput, ShardBatch, ShardCmd, ShardRequest};
 use shardis::server::shared::Shared;
+use shardis::server::{spawn_wake_ticker, Heartbeat, WakeWatchdog};
 use shardis::shard::Shard;
 
 /// Keys, members and list elements in each data set.
@@ -306,7 +309,8 @@ fn list(c: &mut Criterion) {
 
 // ---------------------------------------------------------------- mesh
 
-/// Two executors joined by a mesh as `server::run` builds them: the home
+/// Two executors joined by a mesh as `server::run` builds them (with its
+/// wake ticker and watchdog, which glommio's lost wake-ups need): the home
 /// core sends requests to the remote core, whose receive loop serves them
 /// with `dispatch::serve` on its own `Shard`.
 struct Mesh {
@@ -314,6 +318,7 @@ struct Mesh {
     ask: mpsc::Sender<(Trip, u64)>,
     took: mpsc::Receiver<Duration>,
     threads: Vec<glommio::ExecutorJoinHandle<()>>,
+    _watchdog: WakeWatchdog,
 }
 
 #[derive(Clone, Copy)]
@@ -329,10 +334,14 @@ enum Trip {
 const IO_MEMORY: usize = 256 << 10;
 
 impl Mesh {
-    fn start() -> Mesh {
+    /// `spin`: the executors' spin-before-park (the server's default is 0:
+    /// an idle core sleeps, and a message has to wake it).
+    fn start(spin: Duration) -> Mesh {
         let mesh = MeshBuilder::<ShardRequest, _>::full(2, 1024);
         let (tx, control) = mpsc::channel();
         let shared = Arc::new(Shared::new(Config::default(), 2, tx));
+        let beats: Arc<Vec<Heartbeat>> = Arc::new((0..2).map(|_| Heartbeat::default()).collect());
+        let watchdog = WakeWatchdog::start(beats.clone());
         let (ask, asked) = mpsc::channel();
         let (tell, took) = mpsc::channel();
         let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -341,11 +350,13 @@ impl Mesh {
                 .name(&format!("bench-shard-{i}"))
                 .io_memory(IO_MEMORY)
                 .preempt_timer(Duration::from_millis(1))
+                .spin_before_park(spin)
         };
-        let remote_mesh = mesh.clone();
+        let (remote_mesh, remote_beats) = (mesh.clone(), beats.clone());
         let remote = builder(1)
             .spawn(move || async move {
                 let _control = control;
+                spawn_wake_ticker(remote_beats, 1);
                 let (_senders, mut receivers) = remote_mesh.join().await.expect("join the mesh");
                 let mut shard = Shard::new(1, shared);
                 let mut out = BatchOutput::default();
@@ -359,11 +370,19 @@ impl Mesh {
             .expect("start the remote executor");
         let home = builder(0)
             .spawn(move || async move {
+                spawn_wake_ticker(beats, 0);
                 let (senders, _receivers) = mesh.join().await.expect("join the mesh");
                 // Peer ids follow the order of joining: the other one is the remote core.
                 let remote = 1 - senders.peer_id();
-                // Blocking here is harmless: this core has nothing else to do.
-                while let Ok((trip, n)) = asked.recv() {
+                loop {
+                    let (trip, n) = match asked.try_recv() {
+                        Ok(ask) => ask,
+                        Err(mpsc::TryRecvError::Empty) => {
+                            glommio::timer::sleep(Duration::from_millis(1)).await;
+                            continue;
+                        }
+                        Err(mpsc::TryRecvError::Disconnected) => return,
+                    };
                     let start = Instant::now();
                     for _ in 0..n {
                         round_trip(&senders, remote, trip).await;
@@ -372,7 +391,7 @@ impl Mesh {
                 }
             })
             .expect("start the home executor");
-        Mesh { ask, took, threads: vec![home, remote] }
+        Mesh { ask, took, threads: vec![home, remote], _watchdog: watchdog }
     }
 
     fn run(&self, trip: Trip, n: u64) -> Duration {
@@ -411,12 +430,14 @@ async fn round_trip(senders: &Senders<ShardRequest>, remote: usize, trip: Trip) 
 
 fn mesh(c: &mut Criterion) {
     let mut g = c.benchmark_group("mesh");
-    let mesh = Mesh::start();
     g.throughput(Throughput::Elements(1));
-    g.bench_function("job_round_trip", |b| b.iter_custom(|n| mesh.run(Trip::Job, n)));
-    g.bench_function("get_batch_round_trip", |b| b.iter_custom(|n| mesh.run(Trip::Batch, n)));
+    for (name, spin) in [("parked", Duration::ZERO), ("spinning", Duration::from_millis(10))] {
+        let mesh = Mesh::start(spin);
+        g.bench_function(format!("job_round_trip/{name}"), |b| b.iter_custom(|n| mesh.run(Trip::Job, n)));
+        g.bench_function(format!("get_batch_round_trip/{name}"), |b| b.iter_custom(|n| mesh.run(Trip::Batch, n)));
+        mesh.stop();
+    }
     g.finish();
-    mesh.stop();
 }
 
 /// Short runs: the whole file in about 2 minutes on a 2-core machine.
