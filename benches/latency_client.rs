@@ -33,7 +33,9 @@ use std::time::{Duration, Instant};
 
 struct Opts {
     host: String,
-    port: u16,
+    /// None: no server named, nothing to do (`cargo bench` running every
+    /// bench target, or `cargo test --benches`).
+    port: Option<u16>,
     connections: usize,
     rate: f64,
     warmup: f64,
@@ -45,7 +47,7 @@ struct Opts {
 fn opts() -> Opts {
     let mut o = Opts {
         host: "127.0.0.1".into(),
-        port: 6379,
+        port: None,
         connections: 10,
         rate: 20_000.0,
         warmup: 2.0,
@@ -58,7 +60,7 @@ fn opts() -> Opts {
         let mut value = || args.next().unwrap_or_else(|| die(&format!("{flag} needs a value")));
         match flag.as_str() {
             "--host" => o.host = value(),
-            "--port" => o.port = number(&value()),
+            "--port" => o.port = Some(number(&value())),
             "--connections" => o.connections = number(&value()),
             "--rate" => o.rate = number(&value()),
             "--warmup" => o.warmup = number(&value()),
@@ -209,9 +211,9 @@ struct Conn {
 }
 
 impl Conn {
-    fn open(o: &Opts) -> Conn {
-        let sock = TcpStream::connect((o.host.as_str(), o.port))
-            .unwrap_or_else(|e| die(&format!("connect {}:{}: {e}", o.host, o.port)));
+    fn open(o: &Opts, port: u16) -> Conn {
+        let sock = TcpStream::connect((o.host.as_str(), port))
+            .unwrap_or_else(|e| die(&format!("connect {}:{port}: {e}", o.host)));
         sock.set_nodelay(true).ok();
         // A server that stops answering ends the run instead of hanging it.
         sock.set_read_timeout(Some(Duration::from_secs(10))).ok();
@@ -239,8 +241,8 @@ impl Conn {
     }
 }
 
-fn preload(o: &Opts) {
-    let mut c = Conn::open(o);
+fn preload(o: &Opts, port: u16) {
+    let mut c = Conn::open(o, port);
     let mut out = Vec::new();
     for start in (0..o.keyspace).step_by(1000) {
         out.clear();
@@ -313,14 +315,18 @@ fn drive(o: &Opts, index: usize, mut conn: Conn, start: Instant) -> Results {
 
 fn main() {
     let o = opts();
+    let Some(port) = o.port else {
+        println!("latency_client: a load client for benches/latency.py; give it --port to run (see its docs)");
+        return;
+    };
     // Sleeps end within 1 µs of the deadline instead of the default 50 µs
     // timer slack, which would otherwise show up as latency of every server.
     // SAFETY: prctl with PR_SET_TIMERSLACK takes a plain integer.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong) };
     if o.preload {
-        preload(&o);
+        preload(&o, port);
     }
-    let conns: Vec<Conn> = (0..o.connections).map(|_| Conn::open(&o)).collect();
+    let conns: Vec<Conn> = (0..o.connections).map(|_| Conn::open(&o, port)).collect();
     let start = Instant::now() + Duration::from_millis(20);
     let results: Vec<Results> = std::thread::scope(|s| {
         let o = &o;
