@@ -466,7 +466,7 @@ const WATCHDOG_EVERY: Duration = Duration::from_millis(50);
 
 /// A shard's thread and its ticker's count, for the watchdog.
 #[derive(Default)]
-struct Heartbeat {
+pub struct Heartbeat {
     /// Kernel thread id of the shard's executor; 0 until it runs.
     tid: AtomicI32,
     ticks: AtomicU64,
@@ -509,7 +509,7 @@ fn spawn_active_expiry(core: Rc<Core>) {
 
 /// Ticks [`WAKE_TICK`] for as long as the executor runs (it ends with
 /// `shard_main`), recording each tick in `beats[i]`.
-fn spawn_wake_ticker(beats: Arc<Vec<Heartbeat>>, i: usize) {
+pub fn spawn_wake_ticker(beats: Arc<Vec<Heartbeat>>, i: usize) {
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
     beats[i].tid.store(tid, Ordering::Release);
@@ -529,13 +529,13 @@ const KICK_SIGNAL: i32 = libc::SIGURG;
 
 extern "C" fn ignore_kick(_: i32) {}
 
-struct WakeWatchdog {
+pub struct WakeWatchdog {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl WakeWatchdog {
-    fn start(beats: Arc<Vec<Heartbeat>>) -> WakeWatchdog {
+    pub fn start(beats: Arc<Vec<Heartbeat>>) -> WakeWatchdog {
         // SAFETY: a handler that does nothing, installed before any shard runs.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
