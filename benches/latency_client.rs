@@ -31,6 +31,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
+
 struct Opts {
     host: String,
     /// None: no server named, nothing to do (`cargo bench` running every
@@ -188,19 +192,6 @@ fn key(i: u64) -> Vec<u8> {
 
 fn value(i: u64) -> Vec<u8> {
     format!("{}{i:012}", "v".repeat(20)).into_bytes()
-}
-
-/// A deterministic generator (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n
-    }
 }
 
 // ---------------------------------------------------------------- connections

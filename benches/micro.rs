@@ -64,18 +64,9 @@ fn population() -> usize {
 /// measured loop does not just revisit a few cached entries.
 const POOL: usize = 1 << 16;
 
-/// A deterministic generator (splitmix64), so every run draws the same keys.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) % n as u64) as usize
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn key(i: usize) -> Vec<u8> {
     format!("key:{i:012}").into_bytes() // 16 bytes, as benches/memory.py
@@ -271,9 +262,11 @@ fn strings(c: &mut Criterion) {
     fx.load(n, |i| args(&[b"SET", &key(i), &value(i)]));
     fx.load(n, |i| args(&[b"SET", &counter(i), b"0"]));
     for per in [1, 16] {
-        fx.bench(&mut g, "get", per, n, |r, n| vec![args(&[b"GET", &key(r.below(n))])]);
-        fx.bench(&mut g, "set", per, n, |r, n| vec![args(&[b"SET", &key(r.below(n)), &value(r.below(n))])]);
-        fx.bench(&mut g, "incr", per, n, |r, n| vec![args(&[b"INCR", &counter(r.below(n))])]);
+        fx.bench(&mut g, "get", per, n, |r, n| vec![args(&[b"GET", &key(r.below(n as u64) as usize)])]);
+        fx.bench(&mut g, "set", per, n, |r, n| {
+            vec![args(&[b"SET", &key(r.below(n as u64) as usize), &value(r.below(n as u64) as usize)])]
+        });
+        fx.bench(&mut g, "incr", per, n, |r, n| vec![args(&[b"INCR", &counter(r.below(n as u64) as usize)])]);
     }
     g.finish();
 }
@@ -284,10 +277,24 @@ fn zset(c: &mut Criterion) {
     let mut fx = Fixture::new();
     fx.load(n, |i| args(&[b"ZADD", b"z", i.to_string().as_bytes(), &member(i)]));
     // An existing member gets a new score: the set stays at n members.
-    let zadd =
-        |r: &mut Rng, n: usize| vec![args(&[b"ZADD", b"z", r.below(n).to_string().as_bytes(), &member(r.below(n))])];
+    let zadd = |r: &mut Rng, n: usize| {
+        vec![args(&[
+            b"ZADD",
+            b"z",
+            (r.below(n as u64) as usize).to_string().as_bytes(),
+            &member(r.below(n as u64) as usize),
+        ])]
+    };
     let range = |r: &mut Rng, n: usize| {
-        vec![args(&[b"ZRANGEBYSCORE", b"z", r.below(n).to_string().as_bytes(), b"+inf", b"LIMIT", b"0", b"10"])]
+        vec![args(&[
+            b"ZRANGEBYSCORE",
+            b"z",
+            (r.below(n as u64) as usize).to_string().as_bytes(),
+            b"+inf",
+            b"LIMIT",
+            b"0",
+            b"10",
+        ])]
     };
     for per in [1, 16] {
         fx.bench(&mut g, "zadd_update", per, n, zadd);
@@ -302,7 +309,9 @@ fn list(c: &mut Criterion) {
     let mut fx = Fixture::new();
     fx.load(n, |i| args(&[b"RPUSH", b"l", &value(i)]));
     // A push then a pop: the list stays at n elements.
-    let pair = |r: &mut Rng, n: usize| vec![args(&[b"LPUSH", b"l", &value(r.below(n))]), args(&[b"LPOP", b"l"])];
+    let pair = |r: &mut Rng, n: usize| {
+        vec![args(&[b"LPUSH", b"l", &value(r.below(n as u64) as usize)]), args(&[b"LPOP", b"l"])]
+    };
     for per in [1, 8] {
         fx.bench(&mut g, "lpush_lpop", per, n, pair);
     }
