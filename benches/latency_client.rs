@@ -31,8 +31,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+#[path = "support/resp.rs"]
+mod resp;
 #[path = "support/rng.rs"]
 mod rng;
+use resp::encode;
 use rng::Rng;
 
 struct Opts {
@@ -174,15 +177,6 @@ fn reply_len(buf: &[u8]) -> Option<(usize, bool)> {
         b'+' | b':' => Some((line, false)),
         b'-' => Some((line, true)),
         other => die(&format!("unexpected reply type {:?}", other as char)),
-    }
-}
-
-fn encode(parts: &[&[u8]], out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("*{}\r\n", parts.len()).as_bytes());
-    for p in parts {
-        out.extend_from_slice(format!("${}\r\n", p.len()).as_bytes());
-        out.extend_from_slice(p);
-        out.extend_from_slice(b"\r\n");
     }
 }
 

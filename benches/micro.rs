@@ -64,8 +64,11 @@ fn population() -> usize {
 /// measured loop does not just revisit a few cached entries.
 const POOL: usize = 1 << 16;
 
+#[path = "support/resp.rs"]
+mod resp;
 #[path = "support/rng.rs"]
 mod rng;
+use resp::encode;
 use rng::Rng;
 
 fn key(i: usize) -> Vec<u8> {
@@ -86,16 +89,6 @@ fn value(i: usize) -> Vec<u8> {
 
 fn args(parts: &[&[u8]]) -> Vec<Bytes> {
     parts.iter().map(|p| Bytes::copy_from_slice(p)).collect()
-}
-
-/// RESP multibulk encoding of one command, as a client sends it.
-fn encode(parts: &[&[u8]], out: &mut Vec<u8>) {
-    out.extend_from_slice(format!("*{}\r\n", parts.len()).as_bytes());
-    for p in parts {
-        out.extend_from_slice(format!("${}\r\n", p.len()).as_bytes());
-        out.extend_from_slice(p);
-        out.extend_from_slice(b"\r\n");
-    }
 }
 
 // ---------------------------------------------------------------- parsing
