@@ -338,9 +338,17 @@ async fn shard_main(
     // The shard id is the mesh peer id: routing (slot mod N) and the mesh agree.
     let id = senders.peer_id();
     let backlog = shared.config().tcp_backlog;
+    let sockets = match transport::SocketRing::new() {
+        Ok(ring) => ring,
+        Err(e) => {
+            let _ = ready.send(Err(format!("Could not set up the shard's socket ring: {}", e)));
+            return;
+        }
+    };
+    glommio::spawn_local(sockets.clone().drive()).detach();
     let mut listeners = Vec::new();
     for addr in &addrs {
-        match transport::bind(*addr, backlog) {
+        match transport::bind(&sockets, *addr, backlog) {
             Ok(l) => listeners.push(l),
             Err(e) => {
                 let _ = ready.send(Err(format!("Could not listen on {}: {}", addr, e)));
@@ -604,7 +612,7 @@ async fn accept_loop(core: Rc<Core>, listener: transport::Listener) {
             glommio::spawn_local(async move {
                 let mut io = io;
                 let _ = io.write_all(b"-ERR max number of clients reached\r\n").await;
-                io.close().await;
+                io.close();
             })
             .detach();
             continue;
