@@ -89,6 +89,22 @@ def workload(name, n):
     sys.exit(f"unknown set {name}")
 
 
+def settled_rss(pid, most=15.0):
+    """RSS once allocators gave back what the load freed (the old table of a
+    grown hash table, transient buffers): mimalloc and jemalloc both purge
+    with a delay, so wait until RSS stops falling (or `most` seconds)."""
+    last = rss(pid)
+    waited = 0.0
+    while waited < most:
+        time.sleep(1.0)
+        waited += 1.0
+        now = rss(pid)
+        if now >= last - last // 200:
+            return min(now, last)
+        last = now
+    return last
+
+
 def measure(cmd, port, commands):
     tmp = tempfile.mkdtemp()
     proc = subprocess.Popen(cmd + ["--dir", tmp], stdout=subprocess.DEVNULL)
@@ -97,8 +113,7 @@ def measure(cmd, port, commands):
         time.sleep(0.2)
         before = rss(proc.pid)
         send_all(sock, commands)
-        time.sleep(1.5)  # let allocators give back what the load freed
-        return rss(proc.pid) - before
+        return settled_rss(proc.pid) - before
     finally:
         proc.terminate()
         proc.wait()

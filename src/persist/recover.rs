@@ -377,7 +377,7 @@ fn load_keys(shard: &mut Shard, r: &mut Reader, limits: crate::types::Limits, no
         if entry.expire_at().is_some_and(|t| t <= now) {
             continue;
         }
-        shard.dbs[db].load(key, entry);
+        shard.dbs[db].load(key.into(), entry);
     }
     Ok(count as u64)
 }
@@ -484,7 +484,7 @@ fn replay_command(shard: &mut Shard, db: usize, now: u64, args: &[Bytes], scratc
 }
 
 /// A key on its way to its new shard: db, key, entry.
-type Moved = (usize, Box<[u8]>, Entry);
+type Moved = (usize, crate::shard::keyspace::Key, Entry);
 
 /// Keys moved to another shard per message.
 const ROUTE_BATCH: usize = 1024;

@@ -26,7 +26,7 @@ use crate::types::Value;
 /// TTL survives a restart as an absolute time.
 pub type UnixMs = u64;
 
-pub type Key = Box<[u8]>;
+pub use super::key::Key;
 
 type Hasher = ahash::RandomState;
 
@@ -42,6 +42,9 @@ pub struct Entry {
     /// (see [`Db::start_snapshot`]).
     mark: bool,
 }
+
+// With the cached hash and the key, a table slot is 72 bytes.
+const _: () = assert!(std::mem::size_of::<Entry>() == 40);
 
 impl Entry {
     pub fn new(value: Value) -> Entry {

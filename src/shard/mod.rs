@@ -3,6 +3,7 @@
 
 pub mod blocking;
 pub mod expiry;
+pub mod key;
 pub mod keyspace;
 pub mod lazyfree;
 pub mod stats;
