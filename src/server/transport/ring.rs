@@ -119,6 +119,7 @@ pub struct SocketRing {
 
 impl SocketRing {
     pub fn new() -> io::Result<Rc<SocketRing>> {
+        check_kernel()?;
         let ring: IoUring =
             IoUring::builder().setup_coop_taskrun().setup_taskrun_flag().setup_cqsize(ENTRIES * 4).build(ENTRIES)?;
         let pool = BufPool::register(&ring, RECV_BUFFERS, RECV_BUFFER_SIZE)?;
@@ -309,6 +310,27 @@ impl SocketRing {
         // SAFETY: the caller owns `fd` and gives it up here.
         unsafe { libc::close(fd) };
     }
+}
+
+/// Multishot receive, the one feature here younger than the rest, came
+/// with Linux 6.0; older kernels would fail every connection's first read.
+fn check_kernel() -> io::Result<()> {
+    // SAFETY: uname fills the zeroed struct.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return Ok(());
+    }
+    // SAFETY: uname NUL-terminates `release`.
+    let release = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) }.to_string_lossy().into_owned();
+    let mut parts = release.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse::<u32>().ok());
+    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if version < (6, 0) {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("shardis needs Linux 6.0 or later (io_uring multishot receive); this is {}", release),
+        ));
+    }
+    Ok(())
 }
 
 impl Drop for SocketRing {
