@@ -103,6 +103,10 @@ struct Inner {
     starved: Vec<OpId>,
     /// Entries pushed but not yet submitted.
     unsubmitted: bool,
+    /// Entries that found the submission queue full.
+    backlog: Vec<squeue::Entry>,
+    /// Sockets to close once the backlog (holding their cancels) is in.
+    closing: Vec<RawFd>,
     /// Scratch of `turn`: completions reaped, tasks to wake.
     reaped: Vec<cqueue::Entry>,
     wake: Vec<Waker>,
@@ -143,6 +147,8 @@ impl SocketRing {
             free: Vec::new(),
             starved: Vec::new(),
             unsubmitted: false,
+            backlog: Vec::new(),
+            closing: Vec::new(),
             reaped: Vec::new(),
             wake: Vec::new(),
         };
@@ -170,12 +176,21 @@ impl SocketRing {
     /// what completed. Returns how many completions it handled.
     fn turn(&self) -> usize {
         let mut inner = self.inner.borrow_mut();
+        if !inner.backlog.is_empty() {
+            inner.push_backlog();
+        }
         let pending = {
             let sq = inner.ring.submission();
             !sq.is_empty() || sq.taskrun() || sq.cq_overflow()
         };
         if pending || inner.unsubmitted {
             inner.submit();
+        }
+        if !inner.closing.is_empty() && inner.backlog.is_empty() && !inner.unsubmitted {
+            for fd in std::mem::take(&mut inner.closing) {
+                // SAFETY: handed over by `close`, its cancel now submitted.
+                unsafe { libc::close(fd) };
+            }
         }
         // Reaped in one go (one head update), then filed; both vectors keep
         // their capacity from turn to turn.
@@ -303,12 +318,16 @@ impl SocketRing {
         let cancel =
             opcode::AsyncCancel2::new(types::CancelBuilder::fd(types::Fd(fd)).all()).build().user_data(UNWATCHED);
         inner.push(&cancel);
-        // The cancel must reach the kernel while `fd` still names this socket.
         inner.submit();
         inner.release(stream);
-        drop(inner);
-        // SAFETY: the caller owns `fd` and gives it up here.
-        unsafe { libc::close(fd) };
+        // The cancel must reach the kernel while `fd` still names this
+        // socket: if it could not be submitted yet, the close waits too.
+        if inner.backlog.is_empty() && !inner.unsubmitted {
+            // SAFETY: the caller owns `fd` and gives it up here.
+            unsafe { libc::close(fd) };
+        } else {
+            inner.closing.push(fd);
+        }
     }
 }
 
@@ -372,12 +391,34 @@ impl Inner {
     }
 
     fn push(&mut self, entry: &squeue::Entry) {
-        // SAFETY: entries reference no memory of ours but the pool, which
-        // outlives the ring.
-        while unsafe { self.ring.submission().push(entry) }.is_err() {
-            self.submit();
-        }
         self.unsubmitted = true;
+        if self.backlog.is_empty() {
+            // SAFETY: entries reference no memory of ours but the pool,
+            // which outlives the ring.
+            if unsafe { self.ring.submission().push(entry) }.is_ok() {
+                return;
+            }
+            self.submit();
+            if unsafe { self.ring.submission().push(entry) }.is_ok() {
+                return;
+            }
+        }
+        // The queue is full and the kernel takes nothing now: the driver's
+        // next turn moves these in, in order.
+        self.backlog.push(entry.clone());
+    }
+
+    /// Moves waiting entries into the submission queue while it has room.
+    fn push_backlog(&mut self) {
+        let mut moved = 0;
+        for entry in &self.backlog {
+            // SAFETY: as in `push`.
+            if unsafe { self.ring.submission().push(entry) }.is_err() {
+                break;
+            }
+            moved += 1;
+        }
+        self.backlog.drain(..moved);
     }
 
     fn submit(&mut self) {
