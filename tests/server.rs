@@ -286,6 +286,32 @@ fn info_commandstats_and_resetstat() {
     c.expect(&["DBSIZE"], ":6\r\n");
 }
 
+/// A command split over shards is one call whose time is its parts' time,
+/// wherever they ran; a command every shard runs likewise.
+#[test]
+fn commandstats_of_split_commands() {
+    let server = Server::start();
+    let mut c = Conn::open(server.port);
+    let mut mset = vec!["MSET".to_string()];
+    for i in 0..4000 {
+        mset.push(format!("split:{}", i));
+        mset.push("v".repeat(40));
+    }
+    let args: Vec<&str> = mset.iter().map(String::as_str).collect();
+    c.expect(&args, "+OK\r\n");
+    c.expect(&["DBSIZE"], ":4000\r\n");
+    let stats = c.text(&["INFO", "commandstats"]);
+    let field = |name: &str, field: &str| -> u64 {
+        let line =
+            stats.lines().find(|l| l.starts_with(&format!("cmdstat_{}:", name))).unwrap_or_else(|| panic!("{}", stats));
+        let value = line.split([':', ',']).find_map(|kv| kv.strip_prefix(&format!("{}=", field))).unwrap();
+        value.parse().unwrap()
+    };
+    assert_eq!(field("mset", "calls"), 1);
+    assert!(field("mset", "usec") > 0, "{}", stats);
+    assert_eq!(field("dbsize", "calls"), 1);
+}
+
 #[test]
 fn command_count_list_info_docs() {
     let server = Server::start();

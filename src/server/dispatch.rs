@@ -63,11 +63,14 @@ impl ShardBatch {
     }
 }
 
-/// A batch's replies: RESP frames back to back, `ends[i]` closing the i-th.
+/// A batch's replies: RESP frames back to back, `ends[i]` closing the i-th;
+/// `usec[i]` is how long the i-th command ran, for the commandstats of a
+/// command split over shards (counted where it was routed).
 #[derive(Default)]
 pub struct BatchOutput {
     pub buf: Vec<u8>,
     pub ends: Vec<u32>,
+    pub usec: Vec<u32>,
 }
 
 impl BatchOutput {
@@ -80,6 +83,12 @@ impl BatchOutput {
     fn clear(&mut self) {
         self.buf.clear();
         self.ends.clear();
+        self.usec.clear();
+    }
+
+    /// How long the parts `(shard, index)` of a split command ran, in all.
+    pub fn usec_of(outputs: &[BatchOutput], parts: impl IntoIterator<Item = (usize, u32)>) -> u64 {
+        parts.into_iter().map(|(shard, i)| outputs[shard].usec.get(i as usize).copied().unwrap_or(0) as u64).sum()
     }
 
     /// What a connection answers when a shard could not run its batch.
@@ -88,6 +97,7 @@ impl BatchOutput {
         for _ in 0..n {
             out.buf.extend_from_slice(b"-ERR shard unavailable (server shutting down)\r\n");
             out.ends.push(out.buf.len() as u32);
+            out.usec.push(0);
         }
         out
     }
@@ -257,10 +267,12 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
             // Keyspace events stay in command order all the same.
             shard.flush_all_events(now);
         }
+        let usec = started.elapsed().as_micros() as u64;
         if c.counted {
-            shard.stats.record_call(c.id, started.elapsed().as_micros() as u64, error_of(&out.buf[before..]));
+            shard.stats.record_call(c.id, usec, error_of(&out.buf[before..]));
         }
         out.ends.push(out.buf.len() as u32);
+        out.usec.push(usec.min(u32::MAX as u64) as u32);
     }
     if batch.atomic {
         shard.after_command(now);
@@ -581,9 +593,9 @@ impl Pipeline {
                     let args = &self.split_args[s.args.0 as usize..s.args.1 as usize];
                     let before = out.len();
                     merge::merge(s.merge, ctx, args, &parts, owners, &mut Reply::new(out, s.proto));
-                    if let Some(e) = error_of(&out[before..]) {
-                        core.shard.borrow_mut().stats.record_split_failure(args, e);
-                    }
+                    let parts = &self.parts[s.parts.0 as usize..s.parts.1 as usize];
+                    let usec = BatchOutput::usec_of(&self.outputs, parts.iter().map(|&(shard, i)| (shard as usize, i)));
+                    core.shard.borrow_mut().stats.record_split(args, usec, error_of(&out[before..]));
                 }
             }
         }

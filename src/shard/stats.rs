@@ -97,13 +97,18 @@ impl Stats {
         self.record_error(error);
     }
 
-    /// A command split over shards (counted when routed) whose merged
-    /// reply is `error`; `args` name it.
-    #[cold]
-    pub fn record_split_failure(&mut self, args: &[bytes::Bytes], error: &[u8]) {
-        match crate::cmd::registry().lookup(args) {
-            Ok(r) => self.record_failed(r.id, error),
-            Err(_) => self.record_error(error),
+    /// A command split over shards (counted when routed), once its parts
+    /// are merged: the time its parts ran, wherever they ran, and its
+    /// reply's error if any; `args` name it.
+    pub fn record_split(&mut self, args: &[bytes::Bytes], usec: u64, error: Option<&[u8]>) {
+        let id = crate::cmd::registry().lookup(args).ok().map(|r| r.id);
+        if let Some(c) = id.and_then(|id| self.commands.get_mut(id as usize)) {
+            c.usec += usec;
+        }
+        match (id, error) {
+            (Some(id), Some(e)) => self.record_failed(id, e),
+            (None, Some(e)) => self.record_error(e),
+            (_, None) => {}
         }
     }
 

@@ -486,9 +486,8 @@ fn assemble(
                 let replies: Vec<&[u8]> = parts.iter().map(|&(s, i)| outputs[*seg][s].reply(i)).collect();
                 let before = out.len();
                 merge::merge(*kind, ctx, args, &replies, owners, &mut Reply::new(&mut out, *proto));
-                if let Some(e) = error_of(&out[before..]) {
-                    core.shard.borrow_mut().stats.record_split_failure(args, e);
-                }
+                let usec = BatchOutput::usec_of(&outputs[*seg], parts.iter().copied());
+                core.shard.borrow_mut().stats.record_split(args, usec, error_of(&out[before..]));
             }
             Part::Hops { .. } => out.extend_from_slice(&hop_replies.next().unwrap_or_default()),
         }
