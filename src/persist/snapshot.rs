@@ -156,27 +156,13 @@ where
         glommio::spawn_local(async move {
             // glommio runs a new task at once, inside this job, which holds
             // the shard: let the job finish first.
-            yield_once().await;
+            crate::server::yield_once().await;
             let _ = done.send(work(core).await);
         })
         .detach();
     });
     core.send(shard, ShardRequest::Job { intents: None, run }).await.map_err(|_| "shard unavailable".to_string())?;
     rx.await.map_err(|_| "shard unavailable".to_string())?
-}
-
-/// Returns Pending once (waking itself), so the caller's caller runs first.
-async fn yield_once() {
-    let mut yielded = false;
-    futures::future::poll_fn(|cx| {
-        if yielded {
-            return std::task::Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    })
-    .await
 }
 
 /// Writes this shard's snapshot file for `epoch`; returns the keys saved.

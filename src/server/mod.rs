@@ -44,6 +44,21 @@ pub struct Core {
     connections: Cell<usize>,
 }
 
+/// Returns Pending once (waking itself): every other task already ready
+/// runs before the caller goes on.
+pub(crate) async fn yield_once() {
+    let mut yielded = false;
+    futures::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await
+}
+
 thread_local! {
     /// The executor's own core, for tasks spawned from a shard job.
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };

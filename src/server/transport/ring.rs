@@ -160,7 +160,7 @@ impl SocketRing {
     pub async fn drive(self: Rc<Self>) {
         loop {
             if self.turn() > 0 {
-                YieldNow(false).await;
+                crate::server::yield_once().await;
                 continue;
             }
             self.parked.set(true);
@@ -594,21 +594,5 @@ impl Drop for Writable {
         if let Some(id) = self.id {
             self.ring.inner.borrow_mut().release(id);
         }
-    }
-}
-
-/// Lets every other ready task run once before the driver's next turn.
-struct YieldNow(bool);
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
     }
 }
