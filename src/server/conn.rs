@@ -78,7 +78,6 @@ impl Connection {
             let shards: Vec<usize> = (0..self.core.shared.shards).collect();
             crate::tx::exec::unwatch(&self.core, self.client.id, &shards).await;
         }
-        self.io.close();
     }
 
     async fn run(&mut self) {

@@ -296,6 +296,8 @@ struct Slot {
 }
 
 struct Split {
+    /// The command, for its commandstats.
+    id: u16,
     merge: Merge,
     proto: Proto,
     /// Ranges into `Pipeline::{parts, owners, split_args}`.
@@ -412,7 +414,7 @@ impl Pipeline {
             self.owners.push(part_of_shard[shard]);
         }
         self.atomic |= r.cmd.has(flag::WRITE | flag::READONLY);
-        self.push_split(merge, t.proto, parts_start, owners_start, args);
+        self.push_split(r.id, merge, t.proto, parts_start, owners_start, args);
     }
 
     /// A command that needs keys of several shards together: it closes the
@@ -439,13 +441,14 @@ impl Pipeline {
         }
         let owners_start = self.owners.len() as u32;
         self.atomic |= self.batches.len() > 1 && r.cmd.has(flag::WRITE | flag::READONLY);
-        self.push_split(merge, t.proto, parts_start, owners_start, args);
+        self.push_split(r.id, merge, t.proto, parts_start, owners_start, args);
     }
 
-    fn push_split(&mut self, merge: Merge, proto: Proto, parts_start: u32, owners_start: u32, args: &[Bytes]) {
+    fn push_split(&mut self, id: u16, merge: Merge, proto: Proto, parts_start: u32, owners_start: u32, args: &[Bytes]) {
         let args_start = self.split_args.len() as u32;
         self.split_args.extend(args.iter().cloned());
         self.splits.push(Split {
+            id,
             merge,
             proto,
             parts: (parts_start, self.parts.len() as u32),
@@ -595,7 +598,7 @@ impl Pipeline {
                     merge::merge(s.merge, ctx, args, &parts, owners, &mut Reply::new(out, s.proto));
                     let parts = &self.parts[s.parts.0 as usize..s.parts.1 as usize];
                     let usec = BatchOutput::usec_of(&self.outputs, parts.iter().map(|&(shard, i)| (shard as usize, i)));
-                    core.shard.borrow_mut().stats.record_split(args, usec, error_of(&out[before..]));
+                    core.shard.borrow_mut().stats.record_split(s.id, usec, error_of(&out[before..]));
                 }
             }
         }

@@ -627,7 +627,6 @@ async fn accept_loop(core: Rc<Core>, listener: transport::Listener) {
             glommio::spawn_local(async move {
                 let mut io = io;
                 let _ = io.write_all(b"-ERR max number of clients reached\r\n").await;
-                io.close();
             })
             .detach();
             continue;

@@ -97,18 +97,15 @@ impl Stats {
         self.record_error(error);
     }
 
-    /// A command split over shards (counted when routed), once its parts
-    /// are merged: the time its parts ran, wherever they ran, and its
-    /// reply's error if any; `args` name it.
-    pub fn record_split(&mut self, args: &[bytes::Bytes], usec: u64, error: Option<&[u8]>) {
-        let id = crate::cmd::registry().lookup(args).ok().map(|r| r.id);
-        if let Some(c) = id.and_then(|id| self.commands.get_mut(id as usize)) {
+    /// Command `id`, split over shards (counted when routed), once its
+    /// parts are merged: the time its parts ran, wherever they ran, and its
+    /// reply's error if any.
+    pub fn record_split(&mut self, id: u16, usec: u64, error: Option<&[u8]>) {
+        if let Some(c) = self.commands.get_mut(id as usize) {
             c.usec += usec;
         }
-        match (id, error) {
-            (Some(id), Some(e)) => self.record_failed(id, e),
-            (None, Some(e)) => self.record_error(e),
-            (_, None) => {}
+        if let Some(e) = error {
+            self.record_failed(id, e);
         }
     }
 

@@ -55,7 +55,15 @@ enum Part {
     /// Reply `idx` of `shard`'s batch in segment `seg`.
     Shard { seg: usize, shard: usize, idx: u32 },
     /// Parts on several shards of segment `seg`, merged.
-    Split { seg: usize, merge: Merge, proto: Proto, parts: Vec<(usize, u32)>, owners: Vec<u16>, args: Vec<Bytes> },
+    Split {
+        id: u16,
+        seg: usize,
+        merge: Merge,
+        proto: Proto,
+        parts: Vec<(usize, u32)>,
+        owners: Vec<u16>,
+        args: Vec<Bytes>,
+    },
     /// A command that runs by itself, in several hops, between two segments.
     Hops { r: Resolved, t: Target, args: Vec<Bytes> },
 }
@@ -231,7 +239,7 @@ fn plan_command(plan: &mut Plan, ctx: &mut ConnCtx<'_>, core: &Rc<Core>, r: Reso
                 plan.uncount_last(shard);
             }
             let seg = plan.seg();
-            plan.parts.push(Part::Split { seg, merge, proto, parts, owners: Vec::new(), args });
+            plan.parts.push(Part::Split { id: r.id, seg, merge, proto, parts, owners: Vec::new(), args });
         }
         Exec::Cross(..) | Exec::Blocking(_) => {
             let elsewhere = shards > 1 && cmd.coordinated_when.is_some_and(|reads| reads(&args));
@@ -282,7 +290,7 @@ fn split(plan: &mut Plan, r: Resolved, t: Target, merge: Merge, args: Vec<Bytes>
         plan.uncount_last(part.0);
     }
     let seg = plan.seg();
-    plan.parts.push(Part::Split { seg, merge, proto: t.proto, parts, owners: order, args });
+    plan.parts.push(Part::Split { id: r.id, seg, merge, proto: t.proto, parts, owners: order, args });
 }
 
 fn watched_shards(watched: &[(usize, Bytes)], shards: usize) -> Vec<usize> {
@@ -482,12 +490,12 @@ fn assemble(
         match part {
             Part::Inline(buf) => out.extend_from_slice(buf),
             Part::Shard { seg, shard, idx } => out.extend_from_slice(outputs[*seg][*shard].reply(*idx)),
-            Part::Split { seg, merge: kind, proto, parts, owners, args } => {
+            Part::Split { id, seg, merge: kind, proto, parts, owners, args } => {
                 let replies: Vec<&[u8]> = parts.iter().map(|&(s, i)| outputs[*seg][s].reply(i)).collect();
                 let before = out.len();
                 merge::merge(*kind, ctx, args, &replies, owners, &mut Reply::new(&mut out, *proto));
                 let usec = BatchOutput::usec_of(&outputs[*seg], parts.iter().copied());
-                core.shard.borrow_mut().stats.record_split(args, usec, error_of(&out[before..]));
+                core.shard.borrow_mut().stats.record_split(*id, usec, error_of(&out[before..]));
             }
             Part::Hops { .. } => out.extend_from_slice(&hop_replies.next().unwrap_or_default()),
         }

@@ -30,13 +30,8 @@ pub struct Listener {
 /// Binds `addr` with SO_REUSEPORT so every shard can listen on the same port
 /// and the kernel spreads connections between them.
 pub fn bind(ring: &Rc<SocketRing>, addr: SocketAddr, backlog: u32) -> io::Result<Listener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
+    let socket = tcp_socket(addr)?;
     socket.set_reuse_port(true)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(backlog.min(i32::MAX as u32) as i32)?;
@@ -48,15 +43,20 @@ pub fn bind(ring: &Rc<SocketRing>, addr: SocketAddr, backlog: u32) -> io::Result
 /// `addr`: a socket without SO_REUSEPORT cannot share the port, so this
 /// catches what our own SO_REUSEPORT bind would silently share with.
 pub fn probe_free(addr: SocketAddr) -> io::Result<()> {
+    tcp_socket(addr)?.bind(&addr.into())
+}
+
+/// A TCP socket for `addr` with SO_REUSEADDR (past TIME_WAIT leftovers of a
+/// previous run; on Linux a bind still fails against a live listener), and
+/// IPv6 sockets for IPv6 only, so `--bind 0.0.0.0 ::` binds both.
+fn tcp_socket(addr: SocketAddr) -> io::Result<socket2::Socket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    // SO_REUSEADDR lets the probe past TIME_WAIT leftovers of a previous run,
-    // yet on Linux it still fails against a live listener.
     socket.set_reuse_address(true)?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
-    socket.bind(&addr.into())
+    Ok(socket)
 }
 
 impl Listener {
@@ -136,10 +136,9 @@ impl Conn {
         }
         Ok(())
     }
-
-    pub fn close(self) {}
 }
 
+/// Dropping a connection closes it.
 impl Drop for Conn {
     fn drop(&mut self) {
         self.ring.close(self.fd, self.rx);

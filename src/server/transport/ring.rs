@@ -78,6 +78,13 @@ struct Stream {
     pausing: bool,
 }
 
+impl Stream {
+    /// Nothing in the kernel, not ended, and room for more: (re)arm it.
+    fn wants_arming(&self) -> bool {
+        !self.armed && self.end.is_none() && self.data.len() < PAUSE_AT
+    }
+}
+
 enum State {
     Free,
     Stream(Stream),
@@ -262,7 +269,7 @@ impl SocketRing {
         if let Some(fd) = stream.accepted.pop_front() {
             return Poll::Ready(fd);
         }
-        if !stream.armed {
+        if stream.wants_arming() {
             inner.arm(id);
             self.flush(&mut inner);
         }
@@ -285,9 +292,8 @@ impl SocketRing {
                 bytes::Buf::advance(&mut stream.data, n);
             }
         }
-        let rearm = !stream.armed && stream.end.is_none() && stream.data.len() < PAUSE_AT;
         let end = if n == 0 { stream.end } else { None };
-        if rearm {
+        if stream.wants_arming() {
             inner.arm(id);
             self.flush(&mut inner);
         }
@@ -453,7 +459,7 @@ impl Inner {
         for id in std::mem::take(&mut self.starved) {
             let slot = &self.slots[id.0 as usize];
             if let State::Stream(s) = &slot.state {
-                if !slot.orphan && !s.armed && s.end.is_none() {
+                if !slot.orphan && s.wants_arming() {
                     self.arm(id);
                 }
             }
