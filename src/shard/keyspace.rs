@@ -1,9 +1,9 @@
 //! One logical database on one shard: the key → entry table, expiry, and
 //! the walks over it (SCAN, RANDOMKEY, active expiry sampling).
 //!
-//! The table is an insertion-ordered hash map (`indexmap`): entries live in
-//! one dense vector, the hash index points into it, and a removal moves the
-//! last entry into the hole. That density gives, in O(1), what Redis gets
+//! The table is an insertion-ordered hash map (`table::Table`): entries live
+//! in one dense vector, the hash index points into it, and a removal moves
+//! the last entry into the hole. That density gives, in O(1), what Redis gets
 //! from its dict's bucket array:
 //! - a uniformly random key (RANDOMKEY, eviction and expiry sampling);
 //! - a SCAN cursor with Redis's guarantee. The walk goes from the last
@@ -17,8 +17,9 @@
 //! Keys with a TTL are also kept in `volatile`, a dense set sampled by the
 //! active expiry cycle (Redis samples its `expires` dict the same way).
 
-use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexSet;
+
+use super::table::Table;
 
 use crate::types::Value;
 
@@ -43,7 +44,7 @@ pub struct Entry {
     mark: bool,
 }
 
-// With the cached hash and the key, a table slot is 72 bytes.
+// With the key, a table slot is 64 bytes.
 const _: () = assert!(std::mem::size_of::<Entry>() == 40);
 
 impl Entry {
@@ -140,7 +141,7 @@ impl Listening {
 
 #[derive(Default)]
 pub struct Db {
-    entries: IndexMap<Key, Entry, Hasher>,
+    entries: Table<Entry>,
     /// The keys that have a TTL, for sampling.
     volatile: IndexSet<Key, Hasher>,
     /// Keys removed because their time had come (lazily or actively).
@@ -252,7 +253,7 @@ impl Db {
 
     /// Like [`Db::get`] without touching the access time (OBJECT, TYPE…).
     pub fn peek(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Entry> {
-        let idx = self.entries.get_index_of(key)?;
+        let idx = self.entries.position_of(key)?;
         self.keep(idx);
         if self.entries[idx].is_expired(now) {
             self.expire_index(idx);
@@ -288,7 +289,7 @@ impl Db {
     /// The live entry under `key` (access time updated), or a new one made by
     /// `create` when the key is absent or had expired.
     pub fn get_or_insert_with(&mut self, key: &[u8], now: UnixMs, create: impl FnOnce() -> Value) -> &mut Entry {
-        let found = self.entries.get_index_of(key);
+        let found = self.entries.position_of(key);
         if let Some(idx) = found {
             self.keep(idx);
         }
@@ -313,12 +314,9 @@ impl Db {
         entry.mark = self.parity;
         let ttl = entry.expire_at.is_some();
         // One hash and one probe, hit or miss: this is every write's path.
-        let hash = self.entries.hasher().hash_one(key);
-        let idx = match self.entries.raw_entry_mut_v1().from_key_hashed_nocheck(hash, key) {
-            RawEntryMut::Occupied(o) => o.index(),
-            RawEntryMut::Vacant(v) => {
+        let (idx, entry) = match self.entries.try_insert(key, entry) {
+            Ok(_) => {
                 super::blocking::key_created(key);
-                v.insert_hashed_nocheck(hash, key.into(), entry);
                 self.event(KeyEvent::New, key);
                 self.high_water = self.high_water.max(self.entries.len());
                 if ttl {
@@ -326,9 +324,10 @@ impl Db {
                 }
                 return;
             }
+            Err(occupied) => occupied,
         };
         self.keep(idx);
-        if let Some((_, old)) = self.entries.get_index_mut(idx) {
+        if let Some((_, old)) = self.entries.at_mut(idx) {
             let had_ttl = old.expire_at.is_some();
             let expired = old.is_expired(NOW.with(|c| c.get()));
             super::lazyfree::free_value(std::mem::replace(old, entry).value);
@@ -356,32 +355,28 @@ impl Db {
         entry.access = CLOCK.with(|c| c.get());
         entry.mark = self.parity;
         let ttl = entry.expire_at.is_some();
-        match self.entries.entry(key) {
-            indexmap::map::Entry::Occupied(mut o) => {
+        let volatile = ttl.then(|| key.clone());
+        match self.entries.try_insert(key, entry) {
+            Ok(_) => self.high_water = self.high_water.max(self.entries.len()),
+            Err((idx, entry)) => {
                 // A key twice in one load: the later copy wins, as replay would.
-                let key = o.key().clone();
-                if std::mem::replace(o.get_mut(), entry).expire_at.is_some() {
-                    self.volatile.swap_remove(&key);
-                }
-                if ttl {
-                    self.volatile.insert(key);
+                let old = std::mem::replace(&mut self.entries[idx], entry);
+                if old.expire_at.is_some() {
+                    if let Some((key, _)) = self.entries.at(idx) {
+                        self.volatile.swap_remove(&key[..]);
+                    }
                 }
             }
-            indexmap::map::Entry::Vacant(v) => {
-                if ttl {
-                    self.volatile.insert(v.key().clone());
-                }
-                v.insert(entry);
-                self.high_water = self.high_water.max(self.entries.len());
-            }
+        }
+        if let Some(key) = volatile {
+            self.volatile.insert(key);
         }
     }
 
     /// Bytes of table capacity never written (see `high_water`): allocated,
     /// but not memory the process uses, so `INFO memory` leaves them out.
     pub fn untouched_bytes(&self) -> usize {
-        // An entry slot: the cached hash, the key and the entry.
-        const SLOT: usize = std::mem::size_of::<(u64, Key, Entry)>();
+        const SLOT: usize = std::mem::size_of::<(Key, Entry)>();
         self.entries.capacity().saturating_sub(self.high_water) * SLOT
     }
 
@@ -406,9 +401,9 @@ impl Db {
     /// Removes a live key and returns its entry; None if it was absent (or
     /// had already expired, which counts as an expiry).
     pub fn remove(&mut self, key: &[u8], now: UnixMs) -> Option<Entry> {
-        let idx = self.entries.get_index_of(key)?;
+        let idx = self.entries.position_of(key)?;
         self.keep(idx);
-        let (_, entry) = self.entries.swap_remove_index(idx)?;
+        let (_, entry) = self.entries.swap_remove_at(idx)?;
         if entry.expire_at.is_some() {
             self.volatile.swap_remove(key);
         }
@@ -424,9 +419,9 @@ impl Db {
     /// commands delete their destination so when their result is empty,
     /// without looking it up first.
     pub fn delete(&mut self, key: &[u8]) -> bool {
-        let Some(idx) = self.entries.get_index_of(key) else { return false };
+        let Some(idx) = self.entries.position_of(key) else { return false };
         self.keep(idx);
-        if let Some((_, entry)) = self.entries.swap_remove_index(idx) {
+        if let Some((_, entry)) = self.entries.swap_remove_at(idx) {
             if entry.expire_at.is_some() {
                 self.volatile.swap_remove(key);
             }
@@ -477,7 +472,7 @@ impl Db {
         while pos > 0 && visited < count {
             pos -= 1;
             visited += 1;
-            let (k, e) = self.entries.get_index(pos as usize).expect("pos < len");
+            let (k, e) = self.entries.at(pos as usize).expect("pos < len");
             if e.is_expired(now) {
                 expired.push(k.clone());
             } else {
@@ -506,7 +501,7 @@ impl Db {
                 self.expire_index(idx);
                 continue;
             }
-            return self.entries.get_index(idx).map(|(k, _)| k.clone());
+            return self.entries.at(idx).map(|(k, _)| k.clone());
         }
         None
     }
@@ -528,13 +523,13 @@ impl Db {
             sampled += 1;
             let idx = (rand() % self.volatile.len() as u64) as usize;
             let key = &self.volatile[idx];
-            match self.entries.get_index_of(&key[..]) {
+            match self.entries.position_of(&key[..]) {
                 Some(i) if self.entries[i].is_expired(now) && !locked(key) => {
                     if self.snap.is_some() {
                         keep(&mut self.entries, &mut self.snap, self.parity, i);
                     }
                     // Both positions are known: no second hash of the key.
-                    self.entries.swap_remove_index(i);
+                    self.entries.swap_remove_at(i);
                     if let Some(key) = self.volatile.swap_remove_index(idx) {
                         self.expired_key(&key);
                     }
@@ -605,7 +600,7 @@ impl Db {
         snap.cursor = snap.cursor.min(self.entries.len());
         while snap.cursor > 0 && budget > 0 {
             snap.cursor -= 1;
-            let (k, e) = self.entries.get_index_mut(snap.cursor).expect("cursor < len");
+            let (k, e) = self.entries.at_mut(snap.cursor).expect("cursor < len");
             if e.mark != self.parity {
                 e.mark = self.parity;
                 snap.save(k, e);
@@ -644,7 +639,7 @@ impl Db {
 
     fn expire_index(&mut self, idx: usize) {
         self.keep(idx);
-        if let Some((k, e)) = self.entries.swap_remove_index(idx) {
+        if let Some((k, e)) = self.entries.swap_remove_at(idx) {
             if e.expire_at.is_some() {
                 self.volatile.swap_remove(&k);
             }
@@ -655,8 +650,8 @@ impl Db {
 }
 
 /// [`Db::keep`] on the table's fields, for callers holding another borrow.
-fn keep(entries: &mut IndexMap<Key, Entry, Hasher>, snap: &mut Option<Box<DbSnap>>, parity: bool, idx: usize) {
-    if let (Some(snap), Some((k, e))) = (snap.as_deref_mut(), entries.get_index_mut(idx)) {
+fn keep(entries: &mut Table<Entry>, snap: &mut Option<Box<DbSnap>>, parity: bool, idx: usize) {
+    if let (Some(snap), Some((k, e))) = (snap.as_deref_mut(), entries.at_mut(idx)) {
         if e.mark != parity {
             e.mark = parity;
             snap.save(k, e);

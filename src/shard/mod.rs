@@ -7,6 +7,7 @@ pub mod key;
 pub mod keyspace;
 pub mod lazyfree;
 pub mod stats;
+pub mod table;
 
 use std::sync::Arc;
 
