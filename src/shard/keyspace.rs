@@ -44,8 +44,8 @@ pub struct Entry {
     mark: bool,
 }
 
-// With the key, a table slot is 64 bytes.
-const _: () = assert!(std::mem::size_of::<Entry>() == 40);
+// With the key, a table slot is 80 bytes.
+const _: () = assert!(std::mem::size_of::<Entry>() == 56);
 
 impl Entry {
     pub fn new(value: Value) -> Entry {

@@ -29,7 +29,7 @@ pub enum Value {
 }
 
 // An entry slot per key: every byte here is a megabyte per million keys.
-const _: () = assert!(std::mem::size_of::<Value>() == 24);
+const _: () = assert!(std::mem::size_of::<Value>() == 40);
 
 /// A type a key can hold, for typed lookups (`ShardCtx::read::<List>`):
 /// the value of that type, or `None` when the key holds another type.
