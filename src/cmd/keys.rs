@@ -16,7 +16,7 @@ use crate::glob::glob_match;
 use crate::notify::class;
 use crate::resp::Reply;
 use crate::server::cross::{Cross, CrossFuture};
-use crate::shard::{lazyfree, Db, Entry, ShardCtx};
+use crate::shard::{lazyfree, Db, Entry, Object, ShardCtx};
 
 const K: u32 = acl::KEYSPACE;
 
@@ -560,7 +560,8 @@ fn copy_into(ctx: &mut ShardCtx, db: usize, key: &[u8], entry: Entry, replace: b
 
 /// COPY's source, duplicated (a reading lookup).
 fn copy_source(ctx: &mut ShardCtx, key: &[u8]) -> Option<Entry> {
-    let entry = ctx.get(key).map(|e| e.duplicate());
+    let now = ctx.now;
+    let entry = ctx.db().duplicate(key, now);
     if entry.is_none() {
         ctx.keymiss(key);
     }
@@ -793,7 +794,7 @@ fn swapdb(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 }
 
 /// OBJECT subcommands read a key without touching its access time.
-fn object_lookup<'a>(ctx: &'a mut ShardCtx, args: &[Bytes]) -> Option<&'a mut Entry> {
+fn object_lookup<'a>(ctx: &'a mut ShardCtx, args: &[Bytes]) -> Option<&'a mut Object> {
     let now = ctx.now;
     ctx.db().peek(&args[2], now)
 }

@@ -30,7 +30,7 @@
 //! scores) is rejected, so a corrupt file is an error, never a panic or a
 //! huge allocation.
 
-use crate::shard::Entry;
+use crate::shard::{Entry, UnixMs};
 use crate::types::list::List;
 use crate::types::zset::{AddFlags, ZAdd};
 use crate::types::{Hash, Limits, RString, Set, Value, ZSet};
@@ -262,16 +262,16 @@ pub fn read_value(r: &mut Reader, limits: Limits) -> Result<Value, DecodeError> 
 }
 
 /// Appends a whole key: its name, its expiry, its value.
-pub fn put_entry(out: &mut Vec<u8>, key: &[u8], entry: &Entry) {
+pub fn put_entry(out: &mut Vec<u8>, key: &[u8], value: &Value, expire_at: Option<UnixMs>) {
     out.put_bytes(key);
-    match entry.expire_at() {
+    match expire_at {
         None => out.put_u8(NO_EXPIRY),
         Some(at) => {
             out.put_u8(HAS_EXPIRY);
             out.put_u64(at);
         }
     }
-    put_value(out, &entry.value);
+    put_value(out, value);
 }
 
 /// Reads a key written by [`put_entry`].
@@ -628,9 +628,9 @@ mod tests {
             for (key, expiry) in [(&b"k"[..], None), (b"", Some(0)), (b"\x00key\xff", Some(1_700_000_000_123))] {
                 let entry = Entry::with_expiry(value.clone(), expiry);
                 let mut buf = Vec::new();
-                put_entry(&mut buf, key, &entry);
+                put_entry(&mut buf, key, &value, expiry);
                 // Two in a row: each read stops at its own end.
-                put_entry(&mut buf, b"next", &entry);
+                put_entry(&mut buf, b"next", &value, expiry);
                 let mut r = Reader::new(&buf);
                 let (k, e) = read_entry(&mut r, limits()).unwrap();
                 assert_eq!((&k[..], &e), (key, &entry));
@@ -669,7 +669,7 @@ mod tests {
             .enumerate()
             .map(|(i, v)| {
                 let mut buf = Vec::new();
-                put_entry(&mut buf, format!("key{i}").as_bytes(), &Entry::with_expiry(v, Some(i as u64)));
+                put_entry(&mut buf, format!("key{i}").as_bytes(), &v, Some(i as u64));
                 buf
             })
             .collect()

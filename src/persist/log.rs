@@ -17,8 +17,9 @@ use bytes::Bytes;
 use super::codec::Put;
 use super::format::{self, Kind, ENTRY_COMMAND, ENTRY_IMAGE};
 use crate::config::FsyncPolicy;
-use crate::shard::Entry;
+use crate::shard::UnixMs;
 use crate::tx::TxId;
+use crate::types::Value;
 
 /// Something to run once the bytes appended before it are durable.
 pub type Waiter = Box<dyn FnOnce()>;
@@ -94,11 +95,11 @@ impl ShardLog {
 
     /// Logs a key as a cross-shard step left it: its whole entry, or its
     /// absence.
-    pub fn image(&mut self, now: u64, db: usize, key: &[u8], entry: Option<&Entry>) {
-        self.entry(ENTRY_IMAGE, now, db, |buf| match entry {
-            Some(e) => {
+    pub fn image(&mut self, now: u64, db: usize, key: &[u8], live: Option<(&Value, Option<UnixMs>)>) {
+        self.entry(ENTRY_IMAGE, now, db, |buf| match live {
+            Some((value, expire_at)) => {
                 buf.push(1);
-                super::codec::put_entry(buf, key, e);
+                super::codec::put_entry(buf, key, value, expire_at);
             }
             None => {
                 buf.push(0);

@@ -14,10 +14,11 @@
 //!   yet reached) — never from below the cursor to above it. Every key present
 //!   for the whole walk is therefore returned at least once.
 //!
-//! Keys with a TTL are also kept in `volatile`, a dense set sampled by the
-//! active expiry cycle (Redis samples its `expires` dict the same way).
+//! Expiry times are kept in `volatile`, a dense map of the keys that have
+//! one, sampled by the active expiry cycle (Redis's `expires` dict, sampled
+//! the same way).
 
-use indexmap::IndexSet;
+use indexmap::IndexMap;
 
 use super::table::Table;
 
@@ -31,62 +32,64 @@ pub use super::key::Key;
 
 type Hasher = ahash::RandomState;
 
+/// A key's value as the table holds it: Redis's `robj`, with its access
+/// clock. Its expiry, if it has one, is in the db's `volatile` map (Redis's
+/// `expires` dict), so the many keys without one do not carry 8 bytes for it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
+pub struct Object {
     pub value: Value,
-    /// Changed only through [`Db`], which keeps `volatile` in step. Eight
-    /// bytes, not an `Option<u64>`'s sixteen: a million keys save 8 MB.
-    expire_at: Option<Expiry>,
     /// Last access in seconds (Redis's LRU clock), for OBJECT IDLETIME.
     access: u32,
     /// Saved by the snapshot in progress when equal to the table's parity
     /// (see [`Db::start_snapshot`]).
     mark: bool,
+    /// Whether `volatile` has an expiry for this key: keys without one
+    /// never look there.
+    volatile: bool,
 }
 
-// With the key, a table slot is 80 bytes.
-const _: () = assert!(std::mem::size_of::<Entry>() == 56);
+// With the key, a table slot is 72 bytes.
+const _: () = assert!(std::mem::size_of::<Object>() == 48);
 
-impl Entry {
-    pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: None, access: 0, mark: false }
-    }
-
-    pub fn with_expiry(value: Value, expire_at: Option<UnixMs>) -> Entry {
-        Entry { value, expire_at: expire_at.map(Expiry::at), access: 0, mark: false }
-    }
-
-    /// A copy for COPY: the value duplicated, the TTL kept.
-    pub fn duplicate(&self) -> Entry {
-        Entry { value: self.value.duplicate(), expire_at: self.expire_at, access: self.access, mark: false }
-    }
-
-    pub fn expire_at(&self) -> Option<UnixMs> {
-        self.expire_at.map(Expiry::get)
-    }
-
+impl Object {
     /// Seconds since the last access, as OBJECT IDLETIME reports it.
     pub fn idle_secs(&self, now: UnixMs) -> u64 {
         clock(now).saturating_sub(self.access) as u64
     }
-
-    fn is_expired(&self, now: UnixMs) -> bool {
-        matches!(self.expire_at(), Some(t) if t <= now)
-    }
 }
 
-/// An expiry time in Unix ms, kept plus one so it is never 0 and
-/// `Option<Expiry>` takes 8 bytes (expiries stop far below `u64::MAX`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Expiry(std::num::NonZeroU64);
+/// A value with its expiry, out of the table: what is stored, removed,
+/// copied, saved and loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub value: Value,
+    expire_at: Option<UnixMs>,
+    access: u32,
+}
 
-impl Expiry {
-    fn at(t: UnixMs) -> Expiry {
-        Expiry(std::num::NonZeroU64::MIN.saturating_add(t))
+impl Entry {
+    pub fn new(value: Value) -> Entry {
+        Entry { value, expire_at: None, access: 0 }
     }
 
-    fn get(self) -> UnixMs {
-        self.0.get() - 1
+    pub fn with_expiry(value: Value, expire_at: Option<UnixMs>) -> Entry {
+        Entry { value, expire_at, access: 0 }
+    }
+
+    pub fn expire_at(&self) -> Option<UnixMs> {
+        self.expire_at
+    }
+
+    /// Into the table: the object, stamped now and with the table's
+    /// parity, and the expiry for `volatile`.
+    fn into_object(self, parity: bool) -> (Object, Option<UnixMs>) {
+        let access = CLOCK.with(|c| c.get());
+        let object = Object { value: self.value, access, mark: parity, volatile: self.expire_at.is_some() };
+        (object, self.expire_at)
+    }
+
+    fn of(object: Object, expire_at: Option<UnixMs>) -> Entry {
+        Entry { value: object.value, expire_at, access: object.access }
     }
 }
 
@@ -139,11 +142,14 @@ impl Listening {
     }
 }
 
+/// Expiry times of the keys that have one, by key; dense, for sampling.
+type Volatile = IndexMap<Key, UnixMs, Hasher>;
+
 #[derive(Default)]
 pub struct Db {
-    entries: Table<Entry>,
-    /// The keys that have a TTL, for sampling.
-    volatile: IndexSet<Key, Hasher>,
+    entries: Table<Object>,
+    /// The keys that have a TTL, with it.
+    volatile: Volatile,
     /// Keys removed because their time had come (lazily or actively).
     pub expired: u64,
     /// The most entries the table has held: slots above it were never
@@ -186,11 +192,20 @@ pub struct DbSnap {
 }
 
 impl DbSnap {
-    fn save(&mut self, key: &[u8], entry: &Entry) {
-        if !entry.is_expired(self.now) {
-            crate::persist::codec::put_entry(&mut self.buf, key, entry);
+    fn save(&mut self, key: &[u8], object: &Object, expire_at: Option<UnixMs>) {
+        if expire_at.is_none_or(|t| t > self.now) {
+            crate::persist::codec::put_entry(&mut self.buf, key, &object.value, expire_at);
             self.count += 1;
         }
+    }
+}
+
+/// The expiry of `object`, stored under `key`.
+fn expiry_of(volatile: &Volatile, key: &[u8], object: &Object) -> Option<UnixMs> {
+    if object.volatile {
+        volatile.get(key).copied()
+    } else {
+        None
     }
 }
 
@@ -243,37 +258,57 @@ impl Db {
         self.volatile.len()
     }
 
-    /// The live entry under `key`, its access time updated; an expired one
-    /// is deleted on the way, so no command ever sees a key past its time.
-    pub fn get(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Entry> {
-        let entry = self.peek(key, now)?;
-        entry.access = clock(now);
-        Some(entry)
+    /// Whether the entry at `idx` is past its time.
+    fn expired_at(&self, idx: usize, now: UnixMs) -> bool {
+        self.entries.at(idx).is_some_and(|(k, o)| expiry_of(&self.volatile, k, o).is_some_and(|t| t <= now))
+    }
+
+    /// The live object under `key`, its access time updated; an expired
+    /// one is deleted on the way, so no command ever sees a key past its time.
+    pub fn get(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Object> {
+        let object = self.peek(key, now)?;
+        object.access = clock(now);
+        Some(object)
     }
 
     /// Like [`Db::get`] without touching the access time (OBJECT, TYPE…).
-    pub fn peek(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Entry> {
+    pub fn peek(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Object> {
         let idx = self.entries.position_of(key)?;
         self.keep(idx);
-        if self.entries[idx].is_expired(now) {
+        if self.expired_at(idx, now) {
             self.expire_index(idx);
             return None;
         }
         Some(&mut self.entries[idx])
     }
 
-    /// The live entry under `key`, read-only and untouched (no access time,
-    /// no lazy deletion), so several keys can be borrowed at once: commands
-    /// that combine keys (ZUNIONSTORE…) look each one up with [`Db::get`]
-    /// first, then read them all together through this.
-    pub fn lookup(&self, key: &[u8], now: UnixMs) -> Option<&Entry> {
-        self.entries.get(key).filter(|e| !e.is_expired(now))
+    /// The live object under `key`, read-only and untouched (no access
+    /// time, no lazy deletion), so several keys can be borrowed at once:
+    /// commands that combine keys (ZUNIONSTORE…) look each one up with
+    /// [`Db::get`] first, then read them all together through this.
+    pub fn lookup(&self, key: &[u8], now: UnixMs) -> Option<&Object> {
+        let idx = self.entries.position_of(key)?;
+        (!self.expired_at(idx, now)).then(|| &self.entries[idx])
     }
 
-    /// The entry under `key` as stored, expired or not (WATCH compares
-    /// a watched key before and after a write).
-    pub fn entry(&self, key: &[u8]) -> Option<&Entry> {
-        self.entries.get(key)
+    /// The expiry stored for `key`, if any (whether or not it has passed).
+    pub fn expire_at(&self, key: &[u8]) -> Option<UnixMs> {
+        self.entries.get(key).and_then(|o| expiry_of(&self.volatile, key, o))
+    }
+
+    /// A copy of the entry under `key` as stored, expired or not (WATCH
+    /// compares a watched key before and after a write).
+    pub fn entry(&self, key: &[u8]) -> Option<Entry> {
+        let object = self.entries.get(key)?;
+        Some(Entry::of(object.clone(), expiry_of(&self.volatile, key, object)))
+    }
+
+    /// The live entry under `key` duplicated, TTL and all, as COPY makes
+    /// it (a reading lookup: the access time is updated).
+    pub fn duplicate(&mut self, key: &[u8], now: UnixMs) -> Option<Entry> {
+        let value = self.get(key, now)?.value.duplicate();
+        let access = self.entries.get(key).map_or(0, |o| o.access);
+        Some(Entry { value, expire_at: self.expire_at(key), access })
     }
 
     /// Whether the table holds `key` at all, live or expired but not yet
@@ -286,15 +321,15 @@ impl Db {
         self.peek(key, now).is_some()
     }
 
-    /// The live entry under `key` (access time updated), or a new one made by
-    /// `create` when the key is absent or had expired.
-    pub fn get_or_insert_with(&mut self, key: &[u8], now: UnixMs, create: impl FnOnce() -> Value) -> &mut Entry {
+    /// The live object under `key` (access time updated), or a new one made
+    /// by `create` when the key is absent or had expired.
+    pub fn get_or_insert_with(&mut self, key: &[u8], now: UnixMs, create: impl FnOnce() -> Value) -> &mut Object {
         let found = self.entries.position_of(key);
         if let Some(idx) = found {
             self.keep(idx);
         }
         let idx = match found {
-            Some(idx) if !self.entries[idx].is_expired(now) => idx,
+            Some(idx) if !self.expired_at(idx, now) => idx,
             found => {
                 if let Some(idx) = found {
                     self.expire_index(idx);
@@ -303,111 +338,109 @@ impl Db {
                 self.entries.len() - 1
             }
         };
-        let entry = &mut self.entries[idx];
-        entry.access = clock(now);
-        entry
+        let object = &mut self.entries[idx];
+        object.access = clock(now);
+        object
     }
 
     /// Stores `entry` under `key`, replacing any previous value and expiry.
-    pub fn insert(&mut self, key: &[u8], mut entry: Entry) {
-        entry.access = CLOCK.with(|c| c.get());
-        entry.mark = self.parity;
-        let ttl = entry.expire_at.is_some();
+    pub fn insert(&mut self, key: &[u8], entry: Entry) {
+        let (object, ttl) = entry.into_object(self.parity);
         // One hash and one probe, hit or miss: this is every write's path.
-        let (idx, entry) = match self.entries.try_insert(key, entry) {
+        let (idx, object) = match self.entries.try_insert(key, object) {
             Ok(_) => {
                 super::blocking::key_created(key);
                 self.event(KeyEvent::New, key);
                 self.high_water = self.high_water.max(self.entries.len());
-                if ttl {
-                    self.volatile.insert(key.into());
+                if let Some(t) = ttl {
+                    self.volatile.insert(key.into(), t);
                 }
                 return;
             }
             Err(occupied) => occupied,
         };
         self.keep(idx);
-        if let Some((_, old)) = self.entries.at_mut(idx) {
-            let had_ttl = old.expire_at.is_some();
-            let expired = old.is_expired(NOW.with(|c| c.get()));
-            super::lazyfree::free_value(std::mem::replace(old, entry).value);
-            if expired {
-                // Past its time: expired, and the store creates the key anew.
-                super::blocking::key_created(key);
-                self.expired_key(key);
-                self.event(KeyEvent::New, key);
-            }
-            match (had_ttl, ttl) {
-                (true, false) => {
-                    self.volatile.swap_remove(key);
+        let old = std::mem::replace(&mut self.entries[idx], object);
+        let old_ttl = if old.volatile { self.volatile.get(key).copied() } else { None };
+        super::lazyfree::free_value(old.value);
+        if old_ttl.is_some_and(|t| t <= NOW.with(|c| c.get())) {
+            // Past its time: expired, and the store creates the key anew.
+            super::blocking::key_created(key);
+            self.expired_key(key);
+            self.event(KeyEvent::New, key);
+        }
+        self.set_volatile(key, old_ttl.is_some(), ttl);
+    }
+
+    /// Brings `volatile` in step with a key's new expiry; `had` says
+    /// whether it holds one for the key now.
+    fn set_volatile(&mut self, key: &[u8], had: bool, ttl: Option<UnixMs>) {
+        match (had, ttl) {
+            (true, None) => drop(self.volatile.swap_remove(key)),
+            (true, Some(t)) => {
+                if let Some(at) = self.volatile.get_mut(key) {
+                    *at = t;
                 }
-                (false, true) => {
-                    self.volatile.insert(key.into());
-                }
-                _ => {}
             }
+            (false, Some(t)) => drop(self.volatile.insert(key.into(), t)),
+            (false, None) => {}
         }
     }
 
     /// Stores a loaded key (snapshot load, keys moved between shards): one
     /// hash and no copy of the key, where [`Db::insert`] serves commands.
-    pub fn load(&mut self, key: Key, mut entry: Entry) {
-        entry.access = CLOCK.with(|c| c.get());
-        entry.mark = self.parity;
-        let ttl = entry.expire_at.is_some();
-        let volatile = ttl.then(|| key.clone());
-        match self.entries.try_insert(key, entry) {
+    pub fn load(&mut self, key: Key, entry: Entry) {
+        let (object, ttl) = entry.into_object(self.parity);
+        let volatile = ttl.map(|t| (key.clone(), t));
+        match self.entries.try_insert(key, object) {
             Ok(_) => self.high_water = self.high_water.max(self.entries.len()),
-            Err((idx, entry)) => {
+            Err((idx, object)) => {
                 // A key twice in one load: the later copy wins, as replay would.
-                let old = std::mem::replace(&mut self.entries[idx], entry);
-                if old.expire_at.is_some() {
+                let old = std::mem::replace(&mut self.entries[idx], object);
+                if old.volatile {
                     if let Some((key, _)) = self.entries.at(idx) {
                         self.volatile.swap_remove(&key[..]);
                     }
                 }
             }
         }
-        if let Some(key) = volatile {
-            self.volatile.insert(key);
+        if let Some((key, t)) = volatile {
+            self.volatile.insert(key, t);
         }
     }
 
     /// Bytes of table capacity never written (see `high_water`): allocated,
     /// but not memory the process uses, so `INFO memory` leaves them out.
     pub fn untouched_bytes(&self) -> usize {
-        const SLOT: usize = std::mem::size_of::<(Key, Entry)>();
+        const SLOT: usize = std::mem::size_of::<(Key, Object)>();
         self.entries.capacity().saturating_sub(self.high_water) * SLOT
     }
 
     /// Sets or clears the TTL of a live key; false if there is no such key.
     pub fn set_expiry(&mut self, key: &[u8], expire_at: Option<UnixMs>, now: UnixMs) -> bool {
-        let Some(entry) = self.peek(key, now) else {
+        let Some(object) = self.peek(key, now) else {
             return false;
         };
-        let had = std::mem::replace(&mut entry.expire_at, expire_at.map(Expiry::at)).is_some();
-        match (had, expire_at.is_some()) {
-            (true, false) => {
-                self.volatile.swap_remove(key);
-            }
-            (false, true) => {
-                self.volatile.insert(key.into());
-            }
-            _ => {}
-        }
+        let had = std::mem::replace(&mut object.volatile, expire_at.is_some());
+        self.set_volatile(key, had, expire_at);
         true
+    }
+
+    /// Takes the entry at `idx` out of the table, and its expiry out of
+    /// `volatile`.
+    fn take_index(&mut self, idx: usize) -> Option<(Key, Entry)> {
+        self.keep(idx);
+        let (key, object) = self.entries.swap_remove_at(idx)?;
+        let ttl = if object.volatile { self.volatile.swap_remove(&key[..]) } else { None };
+        Some((key, Entry::of(object, ttl)))
     }
 
     /// Removes a live key and returns its entry; None if it was absent (or
     /// had already expired, which counts as an expiry).
     pub fn remove(&mut self, key: &[u8], now: UnixMs) -> Option<Entry> {
         let idx = self.entries.position_of(key)?;
-        self.keep(idx);
-        let (_, entry) = self.entries.swap_remove_at(idx)?;
-        if entry.expire_at.is_some() {
-            self.volatile.swap_remove(key);
-        }
-        if entry.is_expired(now) {
+        let (_, entry) = self.take_index(idx)?;
+        if entry.expire_at.is_some_and(|t| t <= now) {
             self.expired_key(key);
             return None;
         }
@@ -420,11 +453,7 @@ impl Db {
     /// without looking it up first.
     pub fn delete(&mut self, key: &[u8]) -> bool {
         let Some(idx) = self.entries.position_of(key) else { return false };
-        self.keep(idx);
-        if let Some((_, entry)) = self.entries.swap_remove_at(idx) {
-            if entry.expire_at.is_some() {
-                self.volatile.swap_remove(key);
-            }
+        if let Some((_, entry)) = self.take_index(idx) {
             super::lazyfree::free_value(entry.value);
         }
         true
@@ -451,12 +480,19 @@ impl Db {
 
     /// Every entry, the table consumed (moving keys between shards).
     pub fn into_entries(self) -> impl Iterator<Item = (Key, Entry)> {
-        self.entries.into_iter()
+        let volatile = self.volatile;
+        self.entries.into_iter().map(move |(key, object)| {
+            let ttl = expiry_of(&volatile, &key, &object);
+            (key, Entry::of(object, ttl))
+        })
     }
 
-    /// Live keys with their entries, for whole-table walks (KEYS).
-    pub fn live(&self, now: UnixMs) -> impl Iterator<Item = (&[u8], &Entry)> {
-        self.entries.iter().filter(move |(_, e)| !e.is_expired(now)).map(|(k, e)| (&k[..], e))
+    /// Live keys with their objects, for whole-table walks (KEYS).
+    pub fn live(&self, now: UnixMs) -> impl Iterator<Item = (&[u8], &Object)> {
+        self.entries
+            .iter()
+            .filter(move |(k, o)| expiry_of(&self.volatile, k, o).is_none_or(|t| t > now))
+            .map(|(k, o)| (&k[..], o))
     }
 
     /// One step of a SCAN walk (see the module docs). `cursor` is 0 to start,
@@ -464,7 +500,7 @@ impl Db {
     /// continues, 0 when the walk is done. Visits up to `count` positions
     /// downwards, calling `f` for each live entry, and deletes expired ones
     /// it meets (as Redis's scan callback does).
-    pub fn scan(&mut self, cursor: u64, count: usize, now: UnixMs, mut f: impl FnMut(&[u8], &Entry)) -> u64 {
+    pub fn scan(&mut self, cursor: u64, count: usize, now: UnixMs, mut f: impl FnMut(&[u8], &Object)) -> u64 {
         let len = self.entries.len() as u64;
         let mut pos = if cursor == 0 { len } else { cursor.min(len) };
         let mut expired = Vec::new();
@@ -472,11 +508,11 @@ impl Db {
         while pos > 0 && visited < count {
             pos -= 1;
             visited += 1;
-            let (k, e) = self.entries.at(pos as usize).expect("pos < len");
-            if e.is_expired(now) {
+            let (k, o) = self.entries.at(pos as usize).expect("pos < len");
+            if expiry_of(&self.volatile, k, o).is_some_and(|t| t <= now) {
                 expired.push(k.clone());
             } else {
-                f(k, e);
+                f(k, o);
             }
         }
         // Removing moves entries from above `pos` into holes at or above it:
@@ -497,7 +533,7 @@ impl Db {
                 return None;
             }
             let idx = (rand() % self.entries.len() as u64) as usize;
-            if self.entries[idx].is_expired(now) {
+            if self.expired_at(idx, now) {
                 self.expire_index(idx);
                 continue;
             }
@@ -522,20 +558,18 @@ impl Db {
         while sampled < samples && !self.volatile.is_empty() {
             sampled += 1;
             let idx = (rand() % self.volatile.len() as u64) as usize;
-            let key = &self.volatile[idx];
-            match self.entries.position_of(&key[..]) {
-                Some(i) if self.entries[i].is_expired(now) && !locked(key) => {
-                    if self.snap.is_some() {
-                        keep(&mut self.entries, &mut self.snap, self.parity, i);
-                    }
-                    // Both positions are known: no second hash of the key.
-                    self.entries.swap_remove_at(i);
-                    if let Some(key) = self.volatile.swap_remove_index(idx) {
+            let Some((key, &at)) = self.volatile.get_index(idx) else { break };
+            if at > now || locked(key) {
+                continue;
+            }
+            match self.entries.position_of(key) {
+                Some(i) => {
+                    if let Some((key, entry)) = self.take_index(i) {
+                        super::lazyfree::free_value(entry.value);
                         self.expired_key(&key);
                     }
                     expired += 1;
                 }
-                Some(_) => {}
                 // Never happens; heal rather than sample a ghost forever.
                 None => drop(self.volatile.swap_remove_index(idx)),
             }
@@ -559,23 +593,19 @@ impl Db {
 
     /// Sum of the remaining TTLs of a sample, for INFO's avg_ttl: (sum, n).
     pub fn ttl_sample(&self, now: UnixMs, max: usize) -> (u64, u64) {
-        let mut sum = 0u64;
-        let mut n = 0u64;
-        for key in self.volatile.iter().take(max) {
-            if let Some(t) = self.entries.get(&key[..]).and_then(|e| e.expire_at()) {
-                sum += t.saturating_sub(now);
-                n += 1;
-            }
-        }
-        (sum, n)
+        let sample = self.volatile.values().take(max);
+        sample.fold((0, 0), |(sum, n), &t| (sum + t.saturating_sub(now), n + 1))
     }
 
     /// Saves the entry at `idx` into the snapshot in progress if it is not
     /// saved yet: called before anything may change or remove it.
     #[inline]
     fn keep(&mut self, idx: usize) {
-        if self.snap.is_some() {
-            keep(&mut self.entries, &mut self.snap, self.parity, idx);
+        if let (Some(snap), Some((k, o))) = (self.snap.as_deref_mut(), self.entries.at_mut(idx)) {
+            if o.mark != self.parity {
+                o.mark = self.parity;
+                snap.save(k, o, expiry_of(&self.volatile, k, o));
+            }
         }
     }
 
@@ -600,10 +630,10 @@ impl Db {
         snap.cursor = snap.cursor.min(self.entries.len());
         while snap.cursor > 0 && budget > 0 {
             snap.cursor -= 1;
-            let (k, e) = self.entries.at_mut(snap.cursor).expect("cursor < len");
-            if e.mark != self.parity {
-                e.mark = self.parity;
-                snap.save(k, e);
+            let (k, o) = self.entries.at_mut(snap.cursor).expect("cursor < len");
+            if o.mark != self.parity {
+                o.mark = self.parity;
+                snap.save(k, o, expiry_of(&self.volatile, k, o));
                 budget -= 1;
             }
         }
@@ -638,23 +668,9 @@ impl Db {
     }
 
     fn expire_index(&mut self, idx: usize) {
-        self.keep(idx);
-        if let Some((k, e)) = self.entries.swap_remove_at(idx) {
-            if e.expire_at.is_some() {
-                self.volatile.swap_remove(&k);
-            }
-            super::lazyfree::free_value(e.value);
+        if let Some((k, entry)) = self.take_index(idx) {
+            super::lazyfree::free_value(entry.value);
             self.expired_key(&k);
-        }
-    }
-}
-
-/// [`Db::keep`] on the table's fields, for callers holding another borrow.
-fn keep(entries: &mut Table<Entry>, snap: &mut Option<Box<DbSnap>>, parity: bool, idx: usize) {
-    if let (Some(snap), Some((k, e))) = (snap.as_deref_mut(), entries.at_mut(idx)) {
-        if e.mark != parity {
-            e.mark = parity;
-            snap.save(k, e);
         }
     }
 }

@@ -11,7 +11,7 @@ pub mod table;
 
 use std::sync::Arc;
 
-pub use keyspace::{Db, Entry, KeyEvent, Listening, UnixMs};
+pub use keyspace::{Db, Entry, KeyEvent, Listening, Object, UnixMs};
 pub use stats::Stats;
 
 use crate::cmd::err;
@@ -165,13 +165,13 @@ impl ShardCtx<'_> {
     }
 
     /// The live entry under `key` in the client's db, marked accessed.
-    pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
+    pub fn get(&mut self, key: &[u8]) -> Option<&mut Object> {
         let now = self.now;
         self.db().get(key, now)
     }
 
     /// The live entry under `key`, its access time left alone.
-    pub fn peek(&mut self, key: &[u8]) -> Option<&mut Entry> {
+    pub fn peek(&mut self, key: &[u8]) -> Option<&mut Object> {
         let now = self.now;
         self.db().peek(key, now)
     }
@@ -248,7 +248,9 @@ impl ShardCtx<'_> {
     /// [`ShardCtx::log_key`] for a key of another db (COPY … DB).
     pub fn log_key_in(&mut self, db: usize, key: &[u8]) {
         let (now, shard) = (self.now, &mut *self.shard);
-        shard.persist.log.image(now, db, key, shard.dbs[db].lookup(key, now));
+        let table = &shard.dbs[db];
+        let live = table.lookup(key, now).map(|o| (&o.value, table.expire_at(key)));
+        shard.persist.log.image(now, db, key, live);
     }
 
     /// Logs a command that does what a cross-shard step just did here (a
@@ -271,7 +273,7 @@ impl ShardCtx<'_> {
     }
 }
 
-fn typed<T: Typed>(entry: Option<&mut Entry>) -> Result<Option<&mut T>, &'static str> {
+fn typed<T: Typed>(entry: Option<&mut Object>) -> Result<Option<&mut T>, &'static str> {
     match entry {
         None => Ok(None),
         Some(e) => T::of(&mut e.value).map(Some).ok_or(err::WRONGTYPE),

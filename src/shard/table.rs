@@ -11,7 +11,7 @@
 //!   per key.
 //!
 //! Together about 16 bytes per key. A table holds at most `u32::MAX`
-//! entries; at 80 bytes a slot that is 320 GiB in one shard's db.
+//! entries; at 72 bytes a slot that is 288 GiB in one shard's db.
 
 use hashbrown::HashTable;
 

@@ -153,7 +153,7 @@ pub fn snapshot<'a>(shard: &Shard, db: Option<usize>, keys: impl Iterator<Item =
         };
         for d in dbs {
             if shard.watches.keys.contains_key(&(d, key.clone())) {
-                out.push((d, key.clone(), shard.dbs.get(d).and_then(|t| t.entry(key)).cloned()));
+                out.push((d, key.clone(), shard.dbs.get(d).and_then(|t| t.entry(key))));
             }
         }
     }
@@ -164,7 +164,7 @@ pub fn snapshot<'a>(shard: &Shard, db: Option<usize>, keys: impl Iterator<Item =
 /// one if `always`.
 pub fn touch_changed(shard: &mut Shard, before: Snapshot, always: bool) {
     for (db, key, entry) in before {
-        if always || shard.dbs.get(db).and_then(|t| t.entry(&key)) != entry.as_ref() {
+        if always || shard.dbs.get(db).and_then(|t| t.entry(&key)) != entry {
             touch(shard, db, &key);
         }
     }
