@@ -772,6 +772,28 @@ mod tests {
     }
 
     #[test]
+    fn expiry_times_follow_their_keys_through_every_path() {
+        let mut db = Db::default();
+        db.load(Key::from(&b"a"[..]), Entry::with_expiry(val("1"), Some(100)));
+        db.load(Key::from(&b"a"[..]), Entry::new(val("2")));
+        db.load(Key::from(&b"b"[..]), Entry::new(val("1")));
+        db.load(Key::from(&b"b"[..]), Entry::with_expiry(val("2"), Some(200)));
+        assert_eq!((db.expire_at(b"a"), db.expire_at(b"b"), db.expires()), (None, Some(200), 1));
+        assert_eq!(db.entry(b"b"), Some(Entry::with_expiry(val("2"), Some(200))));
+        let copy = db.duplicate(b"b", 0).unwrap();
+        assert_eq!((&copy.value, copy.expire_at()), (&val("2"), Some(200)));
+        db.insert(b"b", Entry::with_expiry(val("3"), Some(300)));
+        assert_eq!((db.expire_at(b"b"), db.expires()), (Some(300), 1));
+        // Moving `a` into `b`'s place on removal keeps each key's own time.
+        db.insert(b"c", Entry::with_expiry(val("4"), Some(400)));
+        assert_eq!(db.remove(b"a", 0).map(|e| e.expire_at()), Some(None));
+        assert_eq!((db.expire_at(b"b"), db.expire_at(b"c")), (Some(300), Some(400)));
+        let mut all: Vec<_> = db.into_entries().map(|(k, e)| (k.to_vec(), e.expire_at())).collect();
+        all.sort();
+        assert_eq!(all, [(b"b".to_vec(), Some(300)), (b"c".to_vec(), Some(400))]);
+    }
+
+    #[test]
     fn active_expiry_sampling_deletes_only_expired_keys() {
         let mut db = Db::default();
         for i in 0..1000 {
