@@ -977,6 +977,24 @@ fn only_writes_that_change_the_key_touch_it() {
     }
 }
 
+/// A write that changes nothing leaves the WATCH alone even once the
+/// key's access clock (seconds) has moved on since the WATCH.
+#[test]
+fn a_write_that_changes_nothing_a_second_later_does_not_abort() {
+    let p = Pair::start(&[]);
+    let (k, _) = both_shards("k");
+    Steps::new()
+        .cmd(&format!("SADD {k} a"), ":1\r\n")
+        .cmd(&format!("WATCH {k}"), OK)
+        .sleep(1100)
+        .cmd(&format!("SADD {k} a"), ":0\r\n")
+        .cmd(&format!("HSETNX {k} f v"), WRONGTYPE)
+        .cmd("MULTI", OK)
+        .cmd("PING", QUEUED)
+        .cmd("EXEC", EXEC_PONG)
+        .run(&p);
+}
+
 /// A write to another key — on the watched key's shard, on the other
 /// shard, or the same name in another db — leaves the WATCH alone.
 #[test]

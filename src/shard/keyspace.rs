@@ -59,29 +59,30 @@ impl Object {
 }
 
 /// A value with its expiry, out of the table: what is stored, removed,
-/// copied, saved and loaded.
+/// copied, saved and loaded, and what WATCH compares before and after a
+/// write (so a lookup that only moved the access clock changes nothing).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub value: Value,
     expire_at: Option<UnixMs>,
-    access: u32,
 }
 
 impl Entry {
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: None, access: 0 }
+        Entry { value, expire_at: None }
     }
 
     pub fn with_expiry(value: Value, expire_at: Option<UnixMs>) -> Entry {
-        Entry { value, expire_at, access: 0 }
+        Entry { value, expire_at }
     }
 
     pub fn expire_at(&self) -> Option<UnixMs> {
         self.expire_at
     }
 
-    /// Into the table: the object, stamped now and with the table's
-    /// parity, and the expiry for `volatile`.
+    /// Into the table: the object, accessed now (a stored or copied value
+    /// is a new object to Redis's LRU too) and with the table's parity, and
+    /// the expiry for `volatile`.
     fn into_object(self, parity: bool) -> (Object, Option<UnixMs>) {
         let access = CLOCK.with(|c| c.get());
         let object = Object { value: self.value, access, mark: parity, volatile: self.expire_at.is_some() };
@@ -89,7 +90,7 @@ impl Entry {
     }
 
     fn of(object: Object, expire_at: Option<UnixMs>) -> Entry {
-        Entry { value: object.value, expire_at, access: object.access }
+        Entry { value: object.value, expire_at }
     }
 }
 
@@ -307,8 +308,7 @@ impl Db {
     /// it (a reading lookup: the access time is updated).
     pub fn duplicate(&mut self, key: &[u8], now: UnixMs) -> Option<Entry> {
         let value = self.get(key, now)?.value.duplicate();
-        let access = self.entries.get(key).map_or(0, |o| o.access);
-        Some(Entry { value, expire_at: self.expire_at(key), access })
+        Some(Entry { value, expire_at: self.expire_at(key) })
     }
 
     /// Whether the table holds `key` at all, live or expired but not yet
