@@ -297,11 +297,12 @@ impl Db {
         self.entries.get(key).and_then(|o| expiry_of(&self.volatile, key, o))
     }
 
-    /// A copy of the entry under `key` as stored, expired or not (WATCH
-    /// compares a watched key before and after a write).
-    pub fn entry(&self, key: &[u8]) -> Option<Entry> {
+    /// The value and expiry under `key` as stored, expired or not (WATCH
+    /// compares a watched key before and after a write; the log saves a
+    /// key a cross-shard step wrote).
+    pub fn entry(&self, key: &[u8]) -> Option<(&Value, Option<UnixMs>)> {
         let object = self.entries.get(key)?;
-        Some(Entry::of(object.clone(), expiry_of(&self.volatile, key, object)))
+        Some((&object.value, expiry_of(&self.volatile, key, object)))
     }
 
     /// The live entry under `key` duplicated, TTL and all, as COPY makes
@@ -779,7 +780,7 @@ mod tests {
         db.load(Key::from(&b"b"[..]), Entry::new(val("1")));
         db.load(Key::from(&b"b"[..]), Entry::with_expiry(val("2"), Some(200)));
         assert_eq!((db.expire_at(b"a"), db.expire_at(b"b"), db.expires()), (None, Some(200), 1));
-        assert_eq!(db.entry(b"b"), Some(Entry::with_expiry(val("2"), Some(200))));
+        assert_eq!(db.entry(b"b"), Some((&val("2"), Some(200))));
         let copy = db.duplicate(b"b", 0).unwrap();
         assert_eq!((&copy.value, copy.expire_at()), (&val("2"), Some(200)));
         db.insert(b"b", Entry::with_expiry(val("3"), Some(300)));

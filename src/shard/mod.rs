@@ -248,8 +248,7 @@ impl ShardCtx<'_> {
     /// [`ShardCtx::log_key`] for a key of another db (COPY … DB).
     pub fn log_key_in(&mut self, db: usize, key: &[u8]) {
         let (now, shard) = (self.now, &mut *self.shard);
-        let table = &shard.dbs[db];
-        let live = table.lookup(key, now).map(|o| (&o.value, table.expire_at(key)));
+        let live = shard.dbs[db].entry(key).filter(|(_, at)| at.is_none_or(|t| t > now));
         shard.persist.log.image(now, db, key, live);
     }
 

@@ -153,7 +153,8 @@ pub fn snapshot<'a>(shard: &Shard, db: Option<usize>, keys: impl Iterator<Item =
         };
         for d in dbs {
             if shard.watches.keys.contains_key(&(d, key.clone())) {
-                out.push((d, key.clone(), shard.dbs.get(d).and_then(|t| t.entry(key))));
+                let entry = shard.dbs.get(d).and_then(|t| t.entry(key));
+                out.push((d, key.clone(), entry.map(|(value, at)| Entry::with_expiry(value.clone(), at))));
             }
         }
     }
@@ -164,7 +165,8 @@ pub fn snapshot<'a>(shard: &Shard, db: Option<usize>, keys: impl Iterator<Item =
 /// one if `always`.
 pub fn touch_changed(shard: &mut Shard, before: Snapshot, always: bool) {
     for (db, key, entry) in before {
-        if always || shard.dbs.get(db).and_then(|t| t.entry(&key)) != entry {
+        let after = shard.dbs.get(db).and_then(|t| t.entry(&key));
+        if always || after != entry.as_ref().map(|e| (&e.value, e.expire_at())) {
             touch(shard, db, &key);
         }
     }
