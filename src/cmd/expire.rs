@@ -235,10 +235,10 @@ fn set_expire(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, cmd: &str, 
     };
     let key = &args[1];
     let db = ctx.db();
-    if db.get(key, now as u64).is_none() {
+    let Some((_, old)) = db.get_with_expiry(key, now as u64) else {
         return reply.int(0);
-    }
-    if !conditions.allow(db.expire_at(key).map(|t| t as i64), when) {
+    };
+    if !conditions.allow(old.map(|t| t as i64), when) {
         return reply.int(0);
     }
     if when <= now {
@@ -254,11 +254,11 @@ fn set_expire(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply, cmd: &str, 
 /// TTL/PTTL/EXPIRETIME/PEXPIRETIME: -2 without the key, -1 without a TTL.
 fn report(ctx: &mut ShardCtx, key: &[u8], reply: &mut Reply, ms: bool, absolute: bool) {
     let now = ctx.now;
-    if ctx.db().peek(key, now).is_none() {
+    let Some((_, expire_at)) = ctx.db().peek_with_expiry(key, now) else {
         ctx.keymiss(key);
         return reply.int(-2);
-    }
-    let Some(at) = ctx.db().expire_at(key) else {
+    };
+    let Some(at) = expire_at else {
         return reply.int(-1);
     };
     // Unsigned, so rounding the largest time to seconds cannot overflow.
@@ -285,7 +285,7 @@ fn pexpiretime(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
 fn persist(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
     let now = ctx.now;
     let db = ctx.db();
-    let had_ttl = db.get(&args[1], now).is_some() && db.expire_at(&args[1]).is_some();
+    let had_ttl = db.get_with_expiry(&args[1], now).is_some_and(|(_, at)| at.is_some());
     if had_ttl {
         db.set_expiry(&args[1], None, now);
         ctx.notify(class::GENERIC, "persist", &args[1]);

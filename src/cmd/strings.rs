@@ -596,8 +596,9 @@ fn set_generic(ctx: &mut ShardCtx, cmd: &str, args: (&[u8], &[u8]), opts: &SetOp
     let expire_at = match opts.nx || opts.xx || opts.keepttl {
         false => expire_at,
         true => {
-            let found = ctx.db().get(key, now).is_some();
-            let old_ttl = ctx.db().expire_at(key);
+            let old = ctx.db().get_with_expiry(key, now);
+            let found = old.is_some();
+            let old_ttl = old.and_then(|(_, at)| at);
             if (opts.nx && found) || (opts.xx && !found) {
                 if !opts.get {
                     ack.write(false, reply);
@@ -680,7 +681,7 @@ fn getex(ctx: &mut ShardCtx, args: &[Bytes], reply: &mut Reply) {
             ctx.notify(class::GENERIC, "expire", key);
         }
         // PERSIST on a key with a TTL; one without is left alone, unheard.
-        None if opts.persist && ctx.peek(key).is_some() && ctx.db().expire_at(key).is_some() => {
+        None if opts.persist && ctx.db().peek_with_expiry(key, now).is_some_and(|(_, at)| at.is_some()) => {
             ctx.db().set_expiry(key, None, now);
             ctx.notify(class::GENERIC, "persist", key);
         }
@@ -1370,13 +1371,13 @@ mod tests {
         assert_eq!(run(&mut sh, 0, &["GETEX", "k", "PERSIST"]), "$1\r\nv\r\n");
         assert_eq!((sh.dbs[0].expires(), sh.dbs[0].len()), (0, 1));
         assert_eq!(run(&mut sh, 0, &["GETEX", "k", "PX", "5"]), "$1\r\nv\r\n");
-        assert_eq!(sh.dbs[0].expire_at(b"k"), Some(5));
+        assert_eq!(sh.dbs[0].entry(b"k").and_then(|(_, at)| at), Some(5));
         assert_eq!(run(&mut sh, 4, &["INCRBYFLOAT", "k", "1"]), "-ERR value is not a valid float\r\n");
         assert_eq!(run(&mut sh, 5, &["GET", "k"]), "$-1\r\n");
         assert_eq!((sh.dbs[0].expires(), sh.dbs[0].len()), (0, 0));
         run(&mut sh, 0, &["PSETEX", "k", "100", "1.5"]);
         assert_eq!(run(&mut sh, 0, &["INCRBYFLOAT", "k", "1"]), "$3\r\n2.5\r\n");
-        assert_eq!(sh.dbs[0].expire_at(b"k"), Some(100));
+        assert_eq!(sh.dbs[0].entry(b"k").and_then(|(_, at)| at), Some(100));
         assert_eq!(run(&mut sh, 0, &["GETSET", "k", "x"]), "$3\r\n2.5\r\n");
         assert_eq!(sh.dbs[0].expires(), 0);
     }

@@ -267,20 +267,32 @@ impl Db {
     /// The live object under `key`, its access time updated; an expired
     /// one is deleted on the way, so no command ever sees a key past its time.
     pub fn get(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Object> {
-        let object = self.peek(key, now)?;
-        object.access = clock(now);
-        Some(object)
+        self.get_with_expiry(key, now).map(|(object, _)| object)
     }
 
     /// Like [`Db::get`] without touching the access time (OBJECT, TYPE…).
     pub fn peek(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Object> {
+        self.peek_with_expiry(key, now).map(|(object, _)| object)
+    }
+
+    /// [`Db::get`] with the key's expiry, for the commands that read or
+    /// set TTLs.
+    pub fn get_with_expiry(&mut self, key: &[u8], now: UnixMs) -> Option<(&mut Object, Option<UnixMs>)> {
+        let (object, expire_at) = self.peek_with_expiry(key, now)?;
+        object.access = clock(now);
+        Some((object, expire_at))
+    }
+
+    /// [`Db::peek`] with the key's expiry.
+    pub fn peek_with_expiry(&mut self, key: &[u8], now: UnixMs) -> Option<(&mut Object, Option<UnixMs>)> {
         let idx = self.entries.position_of(key)?;
         self.keep(idx);
-        if self.expired_at(idx, now) {
+        let expire_at = expiry_of(&self.volatile, key, &self.entries[idx]);
+        if expire_at.is_some_and(|t| t <= now) {
             self.expire_index(idx);
             return None;
         }
-        Some(&mut self.entries[idx])
+        Some((&mut self.entries[idx], expire_at))
     }
 
     /// The live object under `key`, read-only and untouched (no access
@@ -290,11 +302,6 @@ impl Db {
     pub fn lookup(&self, key: &[u8], now: UnixMs) -> Option<&Object> {
         let idx = self.entries.position_of(key)?;
         (!self.expired_at(idx, now)).then(|| &self.entries[idx])
-    }
-
-    /// The expiry stored for `key`, if any (whether or not it has passed).
-    pub fn expire_at(&self, key: &[u8]) -> Option<UnixMs> {
-        self.entries.get(key).and_then(|o| expiry_of(&self.volatile, key, o))
     }
 
     /// The value and expiry under `key` as stored, expired or not (WATCH
@@ -308,8 +315,8 @@ impl Db {
     /// The live entry under `key` duplicated, TTL and all, as COPY makes
     /// it (a reading lookup: the access time is updated).
     pub fn duplicate(&mut self, key: &[u8], now: UnixMs) -> Option<Entry> {
-        let value = self.get(key, now)?.value.duplicate();
-        Some(Entry { value, expire_at: self.expire_at(key) })
+        let (object, expire_at) = self.get_with_expiry(key, now)?;
+        Some(Entry { value: object.value.duplicate(), expire_at })
     }
 
     /// Whether the table holds `key` at all, live or expired but not yet
@@ -775,20 +782,21 @@ mod tests {
     #[test]
     fn expiry_times_follow_their_keys_through_every_path() {
         let mut db = Db::default();
+        let expiry = |db: &Db, key: &[u8]| db.entry(key).and_then(|(_, at)| at);
         db.load(Key::from(&b"a"[..]), Entry::with_expiry(val("1"), Some(100)));
         db.load(Key::from(&b"a"[..]), Entry::new(val("2")));
         db.load(Key::from(&b"b"[..]), Entry::new(val("1")));
         db.load(Key::from(&b"b"[..]), Entry::with_expiry(val("2"), Some(200)));
-        assert_eq!((db.expire_at(b"a"), db.expire_at(b"b"), db.expires()), (None, Some(200), 1));
+        assert_eq!((expiry(&db, b"a"), expiry(&db, b"b"), db.expires()), (None, Some(200), 1));
         assert_eq!(db.entry(b"b"), Some((&val("2"), Some(200))));
         let copy = db.duplicate(b"b", 0).unwrap();
         assert_eq!((&copy.value, copy.expire_at()), (&val("2"), Some(200)));
         db.insert(b"b", Entry::with_expiry(val("3"), Some(300)));
-        assert_eq!((db.expire_at(b"b"), db.expires()), (Some(300), 1));
+        assert_eq!((expiry(&db, b"b"), db.expires()), (Some(300), 1));
         // Moving `a` into `b`'s place on removal keeps each key's own time.
         db.insert(b"c", Entry::with_expiry(val("4"), Some(400)));
         assert_eq!(db.remove(b"a", 0).map(|e| e.expire_at()), Some(None));
-        assert_eq!((db.expire_at(b"b"), db.expire_at(b"c")), (Some(300), Some(400)));
+        assert_eq!((expiry(&db, b"b"), expiry(&db, b"c")), (Some(300), Some(400)));
         let mut all: Vec<_> = db.into_entries().map(|(k, e)| (k.to_vec(), e.expire_at())).collect();
         all.sort();
         assert_eq!(all, [(b"b".to_vec(), Some(300)), (b"c".to_vec(), Some(400))]);
