@@ -199,8 +199,8 @@ impl Connection {
                 let limits = ParseLimits { max_bulk_len, authenticated: self.client.state.borrow().authenticated };
                 match self.parser.next(&mut self.query, &mut self.args, &limits) {
                     Ok(Some(_)) => {
-                        let args = std::mem::take(&mut self.args);
-                        barrier = self.route(&args);
+                        let mut args = std::mem::take(&mut self.args);
+                        barrier = self.route(&mut args);
                         self.args = args;
                         self.args.clear();
                     }
@@ -333,7 +333,7 @@ impl Connection {
         None
     }
 
-    fn route(&mut self, args: &[Bytes]) -> bool {
+    fn route(&mut self, args: &mut [Bytes]) -> bool {
         let resolved = match registry().lookup(args) {
             Ok(r) => r,
             Err(e) => {
@@ -396,6 +396,8 @@ impl Connection {
         let shards = self.core.shared.shards;
         let mut cross = false;
         let had_watches = !self.client.state.borrow().watched.is_empty();
+        // Arguments move into a shard's batch unless a MONITOR is to see them.
+        let keep = self.core.shared.monitors.active();
         match cmd.exec {
             Exec::Tx => {
                 cross = self.route_exec(resolved, target);
@@ -439,7 +441,7 @@ impl Connection {
             }
             Exec::Keyed(_) => {
                 let shard = super::dispatch::keyed_shard(cmd, args, shards, self.core.id);
-                self.pipeline.to_shard(shard, resolved, target, args);
+                self.pipeline.to_shard(shard, resolved, target, args, keep);
             }
             Exec::MultiKey(_, merge) => {
                 if cmd.name == "watch" {
@@ -458,7 +460,7 @@ impl Connection {
                 self.keys.extend(cmd.key_positions(args).map(|p| (p, shard_of_key(&args[p], shards))));
                 let first = self.keys.first().map_or(self.core.id, |k| k.1);
                 if self.keys.iter().all(|k| k.1 == first) {
-                    self.pipeline.to_shard(first, resolved, target, args);
+                    self.pipeline.to_shard(first, resolved, target, args, keep);
                 } else {
                     self.core.shard.borrow_mut().stats.record_call(resolved.id, 0, None);
                     let keys = std::mem::take(&mut self.keys);
@@ -479,7 +481,7 @@ impl Connection {
                     None => (shards == 1).then_some(0),
                 };
                 if let Some(shard) = single {
-                    self.pipeline.to_shard(shard, resolved, target, args);
+                    self.pipeline.to_shard(shard, resolved, target, args, keep);
                 } else {
                     self.pipeline.to_cross(resolved, target, args);
                     cross = true;
@@ -512,7 +514,7 @@ impl Connection {
         }
         // Monitors see a command after it ran, in the db it left selected
         // (Redis feeds them from `call()`); a RESET monitor no longer sees its own.
-        if self.core.shared.monitors.active() && !cmd.has(flag::ADMIN | flag::SKIP_MONITOR) {
+        if keep && self.core.shared.monitors.active() && !cmd.has(flag::ADMIN | flag::SKIP_MONITOR) {
             let db = self.client.state.borrow().db;
             self.feed_monitors(db, cmd.name, args);
         }

@@ -219,11 +219,13 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
     // the dbs report expiries and new keys if someone listens for them.
     shard.listen();
     let registry = registry();
+    // One clock reading per command: each command's end is the next one's
+    // start (at pipeline 16 the second reading was 3% of the shard's time).
+    let mut started = Instant::now();
     for c in &batch.cmds {
         let cmd = registry.by_id(c.id);
         let args = &batch.args[c.start as usize..(c.start + c.argc) as usize];
         let before = out.buf.len();
-        let started = Instant::now();
         let watched = match cmd.has(flag::WRITE) && !shard.watches.is_empty() {
             true => watch::snapshot(shard, Some(c.db as usize), cmd.key_positions(args).filter_map(|p| args.get(p))),
             false => Vec::new(),
@@ -267,7 +269,9 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
             // Keyspace events stay in command order all the same.
             shard.flush_all_events(now);
         }
-        let usec = started.elapsed().as_micros() as u64;
+        let ended = Instant::now();
+        let usec = ended.duration_since(started).as_micros() as u64;
+        started = ended;
         if c.counted {
             shard.stats.record_call(c.id, usec, error_of(&out.buf[before..]));
         }
@@ -387,9 +391,12 @@ impl Pipeline {
         ShardCmd { id: r.id, start: 0, argc: 0, db: t.db, proto: t.proto, counted, client_id: t.client_id }
     }
 
-    /// A command that runs whole on one shard.
-    pub fn to_shard(&mut self, shard: usize, r: Resolved, t: Target, args: &[Bytes]) {
-        let idx = self.batches[shard].push(Self::shard_cmd(r, t, true), args.iter().cloned());
+    /// A command that runs whole on one shard. Its arguments move into the
+    /// batch (an atomic reference count up and down less per argument)
+    /// unless the caller `keep`s them, for MONITOR.
+    pub fn to_shard(&mut self, shard: usize, r: Resolved, t: Target, args: &mut [Bytes], keep: bool) {
+        let args = args.iter_mut().map(|a| if keep { a.clone() } else { std::mem::take(a) });
+        let idx = self.batches[shard].push(Self::shard_cmd(r, t, true), args);
         self.slots.push(Slot { src: Source::Shard { shard: shard as u16, idx }, hidden: false });
     }
 
