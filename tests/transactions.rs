@@ -1506,3 +1506,42 @@ fn concurrent_check_and_set_with_watch_loses_no_update() {
         assert_eq!(two_ints(&read_frames(&mut s, 1)[0]), (want, want), "{} ({} aborted EXECs)", name, aborted);
     }
 }
+
+/// The pop of a served blocked client, and BRPOPLPUSH's push, are writes a
+/// WATCH sees (Redis's list test "PUSH resulting from BRPOPLPUSH affect
+/// WATCH"): whether the client waited or found data at once, and whether
+/// the destination is on the source's shard or the other one.
+#[test]
+fn a_blocked_clients_pop_and_push_abort_a_watch_on_either_key() {
+    let p = Pair::start(&[]);
+    let same = keys_on_shard("bl", 0, 2, 2);
+    let (src, near) = (&same[0], &same[1]);
+    let far = &keys_on_shard("bl", 1, 2, 1)[0];
+    for (name, port) in p.ports() {
+        let mut blocked = connect(port);
+        let mut watcher = connect(port);
+        let mut c = connect(port);
+        // Served once a push comes: the destination, then the source watched.
+        // (Each round's DEL clears the previous round's destination.)
+        for (dst, watched, deleted) in [(near, near, ":0\r\n"), (far, far, ":1\r\n"), (near, src, ":1\r\n")] {
+            let who = format!("{name}, BRPOPLPUSH {src} {dst} with {watched} watched");
+            expect(&mut c, &who, &format!("DEL {src} {near} {far}"), deleted);
+            send_lenient(&mut blocked, &encode(&["BRPOPLPUSH", src, dst, "0"]));
+            wait_blocked(&mut c, 1);
+            expect(&mut watcher, &who, &format!("WATCH {watched}"), OK);
+            expect(&mut watcher, &who, "MULTI", OK);
+            expect(&mut watcher, &who, "PING", QUEUED);
+            expect(&mut c, &who, &format!("LPUSH {src} element"), ":1\r\n");
+            assert_eq!(Esc(read_frames(&mut blocked, 1).remove(0)), Esc::of(bulk("element").as_bytes()), "{who}");
+            expect(&mut watcher, &who, "EXEC", NIL_ARRAY);
+        }
+        // Data already there: served at once, and the watcher still sees it.
+        let who = format!("{name}, BLPOP {src} with data");
+        expect(&mut c, &who, &format!("RPUSH {src} a b"), ":2\r\n");
+        expect(&mut watcher, &who, &format!("WATCH {src}"), OK);
+        expect(&mut blocked, &who, &format!("BLPOP {src} 0"), &bulks(&[src, "a"]));
+        expect(&mut watcher, &who, "MULTI", OK);
+        expect(&mut watcher, &who, "PING", QUEUED);
+        expect(&mut watcher, &who, "EXEC", NIL_ARRAY);
+    }
+}
