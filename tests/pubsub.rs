@@ -546,3 +546,41 @@ fn a_gigabyte_to_a_subscriber_that_never_reads_stays_bounded() {
     assert!(peak < before + (160 << 20), "RSS grew from {before} to {peak} while publishing 1 GB");
     sleeper.until_closed();
 }
+
+/// CLIENT REPLY OFF and SKIP silence replies, but not (un)subscribe
+/// confirmations, which Redis sends as pushes (found by Redis's pubsub test
+/// "PubSub messages with CLIENT REPLY OFF", which hung on shardis).
+#[test]
+fn subscribe_confirmations_ignore_client_reply_off_and_skip() {
+    let p = Pair::start(&[]);
+    let resp2 = [
+        (&["CLIENT", "REPLY", "OFF"][..], String::new()),
+        (&["SUBSCRIBE", "a"], ack("subscribe", Some("a"), 1)),
+        (&["PSUBSCRIBE", "a*"], ack("psubscribe", Some("a*"), 2)),
+        (&["PING"], String::new()),
+        (&["UNSUBSCRIBE"], ack("unsubscribe", Some("a"), 1)),
+        (&["PUNSUBSCRIBE"], ack("punsubscribe", Some("a*"), 0)),
+        (&["UNSUBSCRIBE"], ack("unsubscribe", None, 0)),
+        (&["SET", "k", "v"], String::new()),
+        (&["CLIENT", "REPLY", "ON"], "+OK\r\n".to_string()),
+        (&["CLIENT", "REPLY", "SKIP"], String::new()),
+        (&["SUBSCRIBE", "b"], ack("subscribe", Some("b"), 1)),
+        (&["PING"], "*2\r\n$4\r\npong\r\n$0\r\n\r\n".to_string()),
+        (&["UNSUBSCRIBE", "b"], ack("unsubscribe", Some("b"), 0)),
+        (&["GET", "k"], "$1\r\nv\r\n".to_string()),
+        (&["DEL", "k"], ":1\r\n".to_string()),
+    ];
+    let list: Vec<(&[&str], &str)> = resp2.iter().map(|(a, r)| (*a, r.as_str())).collect();
+    p.session_raw(&steps(&list));
+    let resp3 = [
+        (&["CLIENT", "REPLY", "OFF"][..], String::new()),
+        (&["SUBSCRIBE", "a"], ack3("subscribe", Some("a"), 1)),
+        (&["PING"], String::new()),
+        (&["SSUBSCRIBE", "s"], ack3("ssubscribe", Some("s"), 1)),
+        (&["SUNSUBSCRIBE"], ack3("sunsubscribe", Some("s"), 0)),
+        (&["UNSUBSCRIBE", "a"], ack3("unsubscribe", Some("a"), 0)),
+        (&["CLIENT", "REPLY", "ON"], "+OK\r\n".to_string()),
+    ];
+    let list: Vec<(&[&str], &str)> = resp3.iter().map(|(a, r)| (*a, r.as_str())).collect();
+    p.session_resp3_raw(&steps(&list));
+}

@@ -31,6 +31,12 @@ pub static ARGS: &[(&str, &str)] = &[
 pub static KEY_FLAGS: &[(&str, &[&str])] =
     &[("ssubscribe", &["not_key"]), ("sunsubscribe", &["not_key"]), ("spublish", &["not_key"])];
 
+/// The commands whose replies are pub/sub confirmations, which Redis
+/// writes as pushes: CLIENT REPLY OFF and SKIP do not silence them.
+pub fn confirms_as_push(name: &str) -> bool {
+    matches!(name, "subscribe" | "psubscribe" | "ssubscribe" | "unsubscribe" | "punsubscribe" | "sunsubscribe")
+}
+
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 const INTROSPECT: u32 = PUBSUB | LOADING | STALE;
 

@@ -518,7 +518,7 @@ impl Connection {
             let db = self.client.state.borrow().db;
             self.feed_monitors(db, cmd.name, args);
         }
-        self.finish_command();
+        self.finish_command_with(crate::cmd::pubsub::confirms_as_push(cmd.name));
         cross || cmd.name == "client|kill"
     }
 
@@ -596,8 +596,14 @@ impl Connection {
     /// CLIENT REPLY: hides this command's reply if the client asked for it,
     /// then moves a pending SKIP onto the next command (Redis's `resetClient`).
     fn finish_command(&mut self) {
+        self.finish_command_with(false);
+    }
+
+    /// CLIENT REPLY OFF/SKIP hide the command's reply, unless it is made
+    /// of pushes (`pushes`), which Redis sends all the same.
+    fn finish_command_with(&mut self, pushes: bool) {
         let mut s = self.client.state.borrow_mut();
-        if s.reply_mode.hides() {
+        if s.reply_mode.hides() && !pushes {
             self.pipeline.hide_last();
         }
         s.reply_mode.command_done();
