@@ -646,16 +646,16 @@ fn encodings_follow_redis_72() {
     const LISTPACK: &[u8] = b"$8\r\nlistpack\r\n";
     const HASHTABLE: &[u8] = b"$9\r\nhashtable\r\n";
     for key in two_keys() {
-        // Past 128 fields.
+        // Past 512 fields (Redis's default `hash-max-listpack-entries`).
         call(&mut s, &["DEL", &key]);
-        fill(&mut s, &key, 128);
+        fill(&mut s, &key, 512);
         assert_eq!(enc(&mut s, &key), LISTPACK);
         call(&mut s, &["HSET", &key, "field:5", "x"]);
         assert_eq!(enc(&mut s, &key), LISTPACK);
         call(&mut s, &["HSET", &key, "one-more", "x"]);
         assert_eq!(enc(&mut s, &key), HASHTABLE);
         // Never back, even when small again.
-        for i in 0..128 {
+        for i in 0..512 {
             call(&mut s, &["HDEL", &key, &format!("field:{i}")]);
         }
         assert_eq!(call(&mut s, &["HLEN", &key]), b":1\r\n");
@@ -684,7 +684,7 @@ fn encodings_follow_redis_72() {
         // with duplicates.
         call(&mut s, &["DEL", &key]);
         let mut args = vec!["HSET", key.as_str()];
-        for _ in 0..129 {
+        for _ in 0..513 {
             args.extend(["same", "v"]);
         }
         assert_eq!(call(&mut s, &args), b":1\r\n");

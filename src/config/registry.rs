@@ -475,7 +475,7 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         name: "hash-max-listpack-entries",
         doc: "A hash with more fields than this leaves the compact listpack encoding.",
-        default: "128",
+        default: "512",
         flags: Flags::MUTABLE,
         kind: int_field!(hash_max_listpack_entries, 0, LONG_MAX as i64),
     },

@@ -546,8 +546,8 @@ mod tests {
             (0..n).map(|i| (format!("f{i}").into_bytes(), format!("{i:0vlen$}").into_bytes())).collect()
         };
         assert_round_trip(&hash(&pairs(10, 3)), "listpack");
-        assert_round_trip(&hash(&pairs(128, 3)), "listpack");
-        assert_round_trip(&hash(&pairs(129, 3)), "hashtable");
+        assert_round_trip(&hash(&pairs(512, 3)), "listpack");
+        assert_round_trip(&hash(&pairs(513, 3)), "hashtable");
         assert_round_trip(&hash(&pairs(10_000, 10)), "hashtable");
         assert_round_trip(&hash(&pairs(3, 65)), "hashtable"); // a long value
         assert_round_trip(&hash(&[(Vec::new(), Vec::new()), (b"\x00".to_vec(), b"-1".to_vec())]), "listpack");

@@ -24,7 +24,8 @@ pub struct HashLimits {
 
 impl Default for HashLimits {
     fn default() -> Self {
-        HashLimits { max_listpack_entries: 128, max_listpack_value: 64 }
+        // Redis's defaults (`hash-max-listpack-entries 512`, `…-value 64`).
+        HashLimits { max_listpack_entries: 512, max_listpack_value: 64 }
     }
 }
 
