@@ -62,3 +62,36 @@ fn big_values_are_freed_in_the_background() {
     c.expect(&["FLUSHALL", "SYNC"], "+OK\r\n");
     c.expect(&["FLUSHALL", "LAZY"], "-ERR syntax error\r\n");
 }
+
+fn used_memory(c: &mut Conn) -> u64 {
+    let info = c.text(&["INFO", "memory"]);
+    info_field(&info, "used_memory").and_then(|v| v.parse().ok()).expect("used_memory in INFO")
+}
+
+/// Redis's "UNLINK can reclaim memory in background" (tests/unit/lazyfree.tcl):
+/// a 100,000-member SADD and the set it made are given back once the set is
+/// unlinked, while the client stays connected. The connection's scratch
+/// (the query buffer, the parsed arguments, the batch) used to keep the
+/// size of that one command for good, about 10 MB here.
+#[test]
+fn a_huge_command_and_its_value_give_their_memory_back() {
+    let s = Server::start();
+    let mut c = Conn::open(s.port);
+    let before = used_memory(&mut c);
+    let members: Vec<String> = (0..100_000).map(|i| i.to_string()).collect();
+    let mut args = vec!["SADD", "myset"];
+    args.extend(members.iter().map(String::as_str));
+    c.expect(&args, ":100000\r\n");
+    let peak = used_memory(&mut c);
+    assert!(peak > before + 1_000_000, "peak {peak}, before {before}");
+    c.expect(&["UNLINK", "myset"], ":1\r\n");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = used_memory(&mut c);
+        if now < peak && now < before * 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "used_memory {now} after UNLINK: before {before}, peak {peak}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

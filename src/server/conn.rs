@@ -203,6 +203,7 @@ impl Connection {
                         barrier = self.route(&mut args);
                         self.args = args;
                         self.args.clear();
+                        super::dispatch::trim(&mut self.args, super::dispatch::SCRATCH_ITEMS);
                     }
                     Ok(None) => break,
                     Err(e) => {
@@ -250,9 +251,16 @@ impl Connection {
                 self.core.shard.borrow_mut().stats.count_write(self.out.len() as u64);
                 let written = self.io.write_all(&self.out).await;
                 self.out.clear();
+                super::dispatch::trim(&mut self.out, super::dispatch::SCRATCH_BYTES);
                 if written.is_err() {
                     return false;
                 }
+            }
+            // A big command grew the query buffer: once it is consumed, a
+            // fresh one (Redis trims query buffers too), so the connection
+            // does not hold that much memory for as long as it lives.
+            if self.query.is_empty() && self.query.capacity() > super::dispatch::SCRATCH_BYTES {
+                self.query = BytesMut::with_capacity(16 * 1024);
             }
             let open = protocol_error.is_none() && !self.after.close && !self.client.is_killed();
             // After a barrier, what is left in the buffer runs in a new round.

@@ -60,6 +60,23 @@ impl ShardBatch {
     fn clear(&mut self) {
         self.args.clear();
         self.cmds.clear();
+        trim(&mut self.args, SCRATCH_ITEMS);
+        trim(&mut self.cmds, SCRATCH_ITEMS);
+    }
+}
+
+/// Scratch kept from round to round past these sizes is given back.
+pub const SCRATCH_ITEMS: usize = 1024;
+pub const SCRATCH_BYTES: usize = 64 * 1024;
+
+/// A scratch vector emptied after a round keeps its capacity for the next
+/// one (no allocation per command), unless one huge command or reply grew
+/// it past `keep`: then it shrinks back, as Redis frees a client's argv
+/// after each command and trims its buffers, so a connection does not hold
+/// megabytes for a command it sent once.
+pub fn trim<T>(v: &mut Vec<T>, keep: usize) {
+    if v.capacity() > keep {
+        v.shrink_to(keep);
     }
 }
 
@@ -84,6 +101,9 @@ impl BatchOutput {
         self.buf.clear();
         self.ends.clear();
         self.usec.clear();
+        trim(&mut self.buf, SCRATCH_BYTES);
+        trim(&mut self.ends, SCRATCH_ITEMS);
+        trim(&mut self.usec, SCRATCH_ITEMS);
     }
 
     /// How long the parts `(shard, index)` of a split command ran, in all.
@@ -622,5 +642,12 @@ impl Pipeline {
         for o in &mut self.outputs {
             o.clear();
         }
+        trim(&mut self.slots, SCRATCH_ITEMS);
+        trim(&mut self.inline, SCRATCH_BYTES);
+        trim(&mut self.splits, SCRATCH_ITEMS);
+        trim(&mut self.parts, SCRATCH_ITEMS);
+        trim(&mut self.owners, SCRATCH_ITEMS);
+        trim(&mut self.split_args, SCRATCH_ITEMS);
+        trim(&mut self.cross_out, SCRATCH_BYTES);
     }
 }

@@ -291,6 +291,10 @@ impl SocketRing {
                 buf.extend_from_slice(&stream.data[..n]);
                 bytes::Buf::advance(&mut stream.data, n);
             }
+            // What a burst grew is not kept for the connection's lifetime.
+            if stream.data.is_empty() && stream.data.capacity() > 2 * READ_MAX {
+                stream.data = BytesMut::new();
+            }
         }
         let end = if n == 0 { stream.end } else { None };
         if stream.wants_arming() {
