@@ -55,11 +55,11 @@ impl Connection {
             core,
             client,
             io,
-            query: BytesMut::with_capacity(16 * 1024),
+            query: BytesMut::with_capacity(IO_BUFFER),
             parser: Parser::new(),
             args: Vec::new(),
             pipeline: Pipeline::new(shards),
-            out: Vec::with_capacity(16 * 1024),
+            out: Vec::with_capacity(IO_BUFFER),
             after: After::default(),
             monitor: None,
             pushes,
@@ -260,7 +260,7 @@ impl Connection {
             // fresh one (Redis trims query buffers too), so the connection
             // does not hold that much memory for as long as it lives.
             if self.query.is_empty() && self.query.capacity() > super::dispatch::SCRATCH_BYTES {
-                self.query = BytesMut::with_capacity(16 * 1024);
+                self.query = BytesMut::with_capacity(IO_BUFFER);
             }
             let open = protocol_error.is_none() && !self.after.close && !self.client.is_killed();
             // After a barrier, what is left in the buffer runs in a new round.
@@ -633,6 +633,10 @@ impl Connection {
         self.core.shared.monitors.feed(line);
     }
 }
+
+/// A connection's query and reply buffers start this big (Redis's
+/// PROTO_IOBUF_LEN), and a query buffer a big command grew starts over so.
+const IO_BUFFER: usize = 16 * 1024;
 
 /// How many bytes of queued pub/sub messages a connection gathers into one write.
 const PUSH_WRITE: usize = 64 * 1024;
