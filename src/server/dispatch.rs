@@ -246,8 +246,8 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
         let cmd = registry.by_id(c.id);
         let args = &batch.args[c.start as usize..(c.start + c.argc) as usize];
         let before = out.buf.len();
-        let watched = match cmd.has(flag::WRITE) && !shard.watches.is_empty() {
-            true => watch::snapshot(shard, Some(c.db as usize), cmd.key_positions(args).filter_map(|p| args.get(p))),
+        let watched = match cmd.has(flag::WRITE) {
+            true => watch::snapshot_command(shard, c.db as usize, cmd, args),
             false => Vec::new(),
         };
         match cmd.exec {

@@ -269,14 +269,8 @@ fn serve(ctx: &mut ShardCtx, w: &Arc<Waiter>, key: &[u8]) {
     // The pop (and BLMOVE's push) are writes like any other: a client
     // WATCHing the source or the destination sees them, as Redis's
     // `signalModifiedKey` in the served command tells it.
-    let watched = match ctx.shard.watches.is_empty() {
-        true => Vec::new(),
-        false => {
-            let cmd = crate::cmd::registry().find(&w.args[0]);
-            let keys = cmd.into_iter().flat_map(|c| c.key_positions(&w.args)).filter_map(|p| w.args.get(p));
-            crate::tx::watch::snapshot(ctx.shard, Some(ctx.db), keys)
-        }
-    };
+    let cmd = crate::cmd::registry().find(&w.args[0]);
+    let watched = cmd.map(|c| crate::tx::watch::snapshot_command(ctx.shard, ctx.db, c, &w.args)).unwrap_or_default();
     let mut buf = Vec::new();
     let outcome = match (w.spec.serve)(ctx, &w.args, key, &mut Reply::new(&mut buf, w.proto)) {
         Served::Replied => Outcome::Reply(buf),

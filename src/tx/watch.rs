@@ -161,6 +161,15 @@ pub fn snapshot<'a>(shard: &Shard, db: Option<usize>, keys: impl Iterator<Item =
     out
 }
 
+/// The watched ones of the keys `cmd` names in `args` (of `db`), copied
+/// before it writes them.
+pub fn snapshot_command(shard: &Shard, db: usize, cmd: &crate::cmd::Command, args: &[Bytes]) -> Snapshot {
+    if shard.watches.is_empty() {
+        return Vec::new();
+    }
+    snapshot(shard, Some(db), cmd.key_positions(args).filter_map(|p| args.get(p)))
+}
+
 /// After the write: touches each key of `before` that changed, or every
 /// one if `always`.
 pub fn touch_changed(shard: &mut Shard, before: Snapshot, always: bool) {
