@@ -173,6 +173,11 @@ impl Receiver {
         Some(push)
     }
 
+    /// Nothing queued.
+    pub fn is_empty(&self) -> bool {
+        self.backlog.bytes.load(Ordering::Relaxed) == 0
+    }
+
     /// The subscriber went past its output buffer limit: close it.
     pub fn overflowed(&self) -> bool {
         self.backlog.overflowed.load(Ordering::Relaxed)

@@ -561,6 +561,8 @@ fn info(ctx: &mut ConnCtx, args: &[Bytes], parts: &[&[u8]], reply: &mut Reply) {
         line(&mut out, "instantaneous_input_repl_kbps", &kbps(0));
         line(&mut out, "instantaneous_output_repl_kbps", &kbps(0));
         line(&mut out, "rejected_connections", &ctx.shared.rejected_connections.load(relaxed));
+        // shardis's own: connections moved to the core owning their keys.
+        line(&mut out, "migrated_connections", &ctx.shared.migrated_connections.load(relaxed));
         // No replication: no syncs.
         line(&mut out, "sync_full", &0);
         line(&mut out, "sync_partial_ok", &0);

@@ -92,6 +92,8 @@ pub struct Config {
     pub io_memory: u64,
     /// `spin-before-park`: microseconds (immutable).
     pub spin_before_park: u64,
+    /// Move a connection to the shard its commands keep going to (`server::migrate`).
+    pub migrate_connections: bool,
     /// `preempt-timer`: milliseconds, 1..=100 (immutable).
     pub preempt_timer: u64,
     /// Not a setting: the absolute path of the config file the server was
@@ -249,6 +251,7 @@ impl Config {
             notify_keyspace_events: 0,
             io_memory: 0,
             spin_before_park: 0,
+            migrate_connections: false,
             preempt_timer: 0,
             config_file: None,
         }

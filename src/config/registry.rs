@@ -561,6 +561,13 @@ pub static SETTINGS: &[Setting] = &[
         kind: int_field!(spin_before_park, 0, 1_000_000),
     },
     Setting {
+        name: "migrate-connections",
+        doc: "Move a connection to the shard owning its keys once its commands keep going there.",
+        default: "yes",
+        flags: Flags::MUTABLE,
+        kind: bool_field!(migrate_connections),
+    },
+    Setting {
         name: "preempt-timer",
         doc: "Milliseconds a shard runs a task queue before yielding to the others.",
         default: "1",

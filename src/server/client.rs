@@ -79,39 +79,70 @@ pub struct Client {
     pushes: Cell<Option<crate::pubsub::Receiver>>,
 }
 
+impl ClientState {
+    fn new(authenticated: bool, now: Instant) -> ClientState {
+        ClientState {
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            db: 0,
+            proto: Proto::Resp2,
+            authenticated,
+            reply_mode: ReplyMode::default(),
+            monitor: false,
+            no_evict: false,
+            no_touch: false,
+            last_cmd: "NULL",
+            last_active: now,
+            qbuf: 0,
+            multi: None,
+            watched: Vec::new(),
+        }
+    }
+}
+
+/// A client on its way to another core (see `server::migrate`): who it is
+/// and the state its commands set, without anything tied to this core.
+pub struct Moving {
+    id: u64,
+    addr: SocketAddr,
+    laddr: SocketAddr,
+    fd: i32,
+    created: Instant,
+    state: ClientState,
+}
+
 impl Client {
     pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32, authenticated: bool) -> Client {
         let now = Instant::now();
+        Client::arrive(Moving { id, addr, laddr, fd, created: now, state: ClientState::new(authenticated, now) })
+    }
+
+    /// The client as it continues on the core it moved to.
+    pub fn arrive(m: Moving) -> Client {
         let (pubsub, pushes) = Subscriptions::new();
         Client {
-            id,
-            addr,
-            laddr,
-            fd,
-            created: now,
-            state: RefCell::new(ClientState {
-                name: None,
-                lib_name: None,
-                lib_ver: None,
-                db: 0,
-                proto: Proto::Resp2,
-                authenticated,
-                reply_mode: ReplyMode::default(),
-                monitor: false,
-                no_evict: false,
-                no_touch: false,
-                last_cmd: "NULL",
-                last_active: now,
-                qbuf: 0,
-                multi: None,
-                watched: Vec::new(),
-            }),
+            id: m.id,
+            addr: m.addr,
+            laddr: m.laddr,
+            fd: m.fd,
+            created: m.created,
+            state: RefCell::new(m.state),
             killed: Cell::new(false),
             waker: Cell::new(None),
             blocked: RefCell::new(None),
             pubsub: RefCell::new(pubsub),
             pushes: Cell::new(Some(pushes)),
         }
+    }
+
+    /// Packs the client up to move: the caller made sure nothing of it is
+    /// registered with this core beyond the client registry (no
+    /// subscription, MONITOR, WATCH, MULTI or blocked command).
+    pub fn moving(&self) -> Moving {
+        let fresh = ClientState::new(false, self.created);
+        let state = std::mem::replace(&mut *self.state.borrow_mut(), fresh);
+        Moving { id: self.id, addr: self.addr, laddr: self.laddr, fd: self.fd, created: self.created, state }
     }
 
     /// The queue its pub/sub messages arrive on, for its connection (once).

@@ -15,6 +15,7 @@ use crate::resp::{ParseLimits, Parser, ProtocolError};
 use crate::server::blocking::{Blocked, Finish, Wake};
 use crate::server::client::Client;
 use crate::server::dispatch::{Pipeline, Target};
+use crate::server::migrate::{Affinity, Arrival};
 use crate::server::monitor;
 use crate::server::shared::unix_us;
 use crate::server::transport;
@@ -37,6 +38,9 @@ pub struct Connection {
     pushes: Option<crate::pubsub::Receiver>,
     /// (shard, position) scratch for splitting multi-key commands.
     keys: Vec<(usize, usize)>,
+    /// Where its recent rounds ran, and the shard it is to move to.
+    affinity: Affinity,
+    move_to: Option<usize>,
 }
 
 enum Event {
@@ -48,14 +52,16 @@ enum Event {
 }
 
 impl Connection {
-    pub fn new(core: Rc<Core>, io: transport::Conn, client: Rc<Client>) -> Connection {
+    /// `query`: what the client sent already (a connection that moved here).
+    pub fn new(core: Rc<Core>, io: transport::Conn, client: Rc<Client>, mut query: BytesMut) -> Connection {
         let shards = core.shared.shards;
         let pushes = client.take_pushes();
+        query.reserve(IO_BUFFER);
         Connection {
             core,
             client,
             io,
-            query: BytesMut::with_capacity(IO_BUFFER),
+            query,
             parser: Parser::new(),
             args: Vec::new(),
             pipeline: Pipeline::new(shards),
@@ -64,11 +70,18 @@ impl Connection {
             monitor: None,
             pushes,
             keys: Vec::new(),
+            affinity: Affinity::default(),
+            move_to: None,
         }
     }
 
-    pub async fn serve(mut self) {
+    /// Serves the client until it leaves, or until it is to move to the
+    /// shard that owns its keys: then what that shard needs to go on.
+    pub async fn serve(mut self) -> Option<(usize, Arrival)> {
         self.run().await;
+        if let Some(shard) = self.move_to {
+            return self.leave(shard).await;
+        }
         crate::cmd::pubsub::forget(&self.core.shared, &self.client);
         if self.monitor.is_some() {
             self.core.shared.monitors.remove(self.client.id);
@@ -78,9 +91,39 @@ impl Connection {
             let shards: Vec<usize> = (0..self.core.shared.shards).collect();
             crate::tx::exec::unwatch(&self.core, self.client.id, &shards).await;
         }
+        None
+    }
+
+    /// Takes the socket off this core and packs the client up for `shard`.
+    async fn leave(self, shard: usize) -> Option<(usize, Arrival)> {
+        let socket = self.io.detach().await;
+        // CLIENT KILL (from any core) meanwhile: it closes here.
+        if self.client.is_killed() {
+            return None;
+        }
+        Some((shard, Arrival::new(socket, self.client.moving())))
+    }
+
+    /// Nothing ties the client to this core but its registry entry: no
+    /// subscription or message still queued, MONITOR, MULTI, WATCH, and no
+    /// half-parsed command. (A blocked command has ended by now.)
+    fn may_move(&self) -> bool {
+        let state = self.client.state.borrow();
+        self.query.is_empty()
+            && self.monitor.is_none()
+            && state.multi.is_none()
+            && state.watched.is_empty()
+            && !self.client.pubsub.borrow().active()
+            && self.pushes.as_ref().is_none_or(|p| p.is_empty())
+            && !self.after.close
+            && !self.client.is_killed()
     }
 
     async fn run(&mut self) {
+        // A connection that moved here may have brought commands along.
+        if !self.query.is_empty() && (!self.handle_input().await || self.move_to.is_some()) {
+            return;
+        }
         loop {
             match self.next_event().await {
                 Event::Killed => return,
@@ -124,7 +167,7 @@ impl Connection {
                 Event::Read(Err(_)) | Event::Read(Ok(0)) => return,
                 Event::Read(Ok(n)) => {
                     self.core.shard.borrow_mut().stats.count_read(n as u64);
-                    if !self.handle_input().await {
+                    if !self.handle_input().await || self.move_to.is_some() {
                         return;
                     }
                 }
@@ -177,10 +220,10 @@ impl Connection {
     /// Parses and runs everything complete in the query buffer, writing
     /// each round's replies in one go. False when the connection must close.
     async fn handle_input(&mut self) -> bool {
-        let (max_bulk_len, query_limit) = {
+        let (max_bulk_len, query_limit, migrate) = {
             let mut shard = self.core.shard.borrow_mut();
             let c = shard.config.refresh(&self.core.shared);
-            (c.proto_max_bulk_len, c.client_query_buffer_limit)
+            (c.proto_max_bulk_len, c.client_query_buffer_limit, c.migrate_connections)
         };
         // Measured as Redis measures it: a command's complete arguments do
         // not count, so a multi-argument command may exceed the limit in total.
@@ -221,7 +264,8 @@ impl Connection {
                 state.qbuf = self.query.len();
                 state.last_active = Instant::now();
             }
-            if !self.pipeline.is_empty() {
+            let ran = !self.pipeline.is_empty();
+            if ran {
                 let mut ctx = ConnCtx {
                     client: &self.client,
                     shared: &self.core.shared,
@@ -263,6 +307,14 @@ impl Connection {
                 self.query = BytesMut::with_capacity(IO_BUFFER);
             }
             let open = protocol_error.is_none() && !self.after.close && !self.client.is_killed();
+            if open && ran && migrate {
+                if let Some(shard) = self.affinity.observe(self.pipeline.site()) {
+                    if self.may_move() {
+                        self.move_to = Some(shard);
+                        return true;
+                    }
+                }
+            }
             // After a barrier, what is left in the buffer runs in a new round.
             if !open || !barrier {
                 return open;

@@ -18,6 +18,7 @@ use futures::channel::oneshot;
 use crate::cmd::{flag, registry, Command, ConnCtx, Exec, Merge, Resolved};
 use crate::resp::{Proto, Reply};
 use crate::server::blocking::{self, Blocked};
+use crate::server::migrate::Site;
 use crate::server::shared::unix_ms;
 use crate::server::Core;
 use crate::server::{cross, merge};
@@ -349,6 +350,8 @@ pub struct Pipeline {
     /// The round holds a command split over shards that must look atomic
     /// (MSET, DEL, MGET, FLUSHALL…): it runs as one transaction.
     atomic: bool,
+    /// Where the last round ran, for moving the connection there.
+    site: Site,
 }
 
 /// What ends a round and runs after its batches.
@@ -382,6 +385,25 @@ impl Pipeline {
             cross: None,
             cross_out: Vec::new(),
             atomic: false,
+            site: Site::Connection,
+        }
+    }
+
+    /// Where the last round's commands ran.
+    pub fn site(&self) -> Site {
+        self.site
+    }
+
+    /// Where this round's commands are to run, before they do.
+    fn site_of(&self, home: usize) -> Site {
+        if self.atomic || self.cross.is_some() {
+            return Site::Home;
+        }
+        let mut used = self.batches.iter().enumerate().filter(|(_, b)| !b.cmds.is_empty()).map(|(s, _)| s);
+        match (used.next(), used.next()) {
+            (None, _) => Site::Connection,
+            (Some(s), None) if s != home => Site::Other(s),
+            _ => Site::Home,
         }
     }
 
@@ -491,6 +513,7 @@ impl Pipeline {
     /// the round) comes back instead: the connection waits for it, then
     /// calls [`Pipeline::finish_blocked`].
     pub async fn run(&mut self, core: &Rc<Core>, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) -> Option<Blocked> {
+        self.site = self.site_of(core.id);
         if std::mem::take(&mut self.atomic) {
             self.run_atomic(core).await;
         } else {

@@ -9,6 +9,7 @@ pub mod cross;
 pub mod dispatch;
 pub mod logging;
 pub mod merge;
+pub mod migrate;
 pub mod monitor;
 pub mod shared;
 pub mod transport;
@@ -22,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures::channel::oneshot;
 
 use glommio::channels::channel_mesh::{MeshBuilder, Senders};
@@ -42,6 +44,10 @@ pub struct Core {
     pub mesh: Senders<ShardRequest>,
     /// Connections still open on this core (shutdown waits for them).
     connections: Cell<usize>,
+    /// This core's client-socket ring.
+    sockets: Rc<transport::SocketRing>,
+    /// Shutting down: a connection moving here closes instead.
+    stopping: Cell<bool>,
 }
 
 /// Returns Pending once (waking itself): every other task already ready
@@ -377,6 +383,8 @@ async fn shard_main(
         shard: RefCell::new(Shard::new(id, shared.clone())),
         mesh: senders,
         connections: Cell::new(0),
+        sockets,
+        stopping: Cell::new(false),
     });
     for (peer, rx) in receivers.streams() {
         let core = core.clone();
@@ -403,6 +411,7 @@ async fn shard_main(
     for task in accepting {
         task.cancel().await;
     }
+    core.stopping.set(true);
     core.shard.borrow().clients.kill_all();
     while core.connections.get() > 0 {
         glommio::timer::sleep(Duration::from_millis(5)).await;
@@ -640,15 +649,26 @@ async fn accept_loop(core: Rc<Core>, listener: transport::Listener) {
         }
         let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
         let client = Rc::new(Client::new(id, io.peer, io.local, io.fd(), !needs_auth));
-        core.shard.borrow_mut().clients.add(client.clone());
-        core.connections.set(core.connections.get() + 1);
-        let core2 = core.clone();
-        glommio::spawn_local(async move {
-            conn::Connection::new(core2.clone(), io, client).serve().await;
-            core2.shard.borrow_mut().clients.remove(id);
-            core2.connections.set(core2.connections.get() - 1);
-            core2.shared.connected_clients.fetch_sub(1, Ordering::AcqRel);
-        })
-        .detach();
+        serve_client(core.clone(), io, client, BytesMut::new());
     }
+}
+
+/// Serves a client on this core until it leaves, or until it moves to the
+/// core that owns its keys (`migrate`). `query`: what it sent already.
+fn serve_client(core: Rc<Core>, io: transport::Conn, client: Rc<Client>, query: BytesMut) {
+    let id = client.id;
+    core.shard.borrow_mut().clients.add(client.clone());
+    core.connections.set(core.connections.get() + 1);
+    glommio::spawn_local(async move {
+        let moving = conn::Connection::new(core.clone(), io, client, query).serve().await;
+        core.shard.borrow_mut().clients.remove(id);
+        match moving {
+            Some((shard, arrival)) => migrate::send(&core, shard, arrival).await,
+            None => {
+                core.shared.connected_clients.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        core.connections.set(core.connections.get() - 1);
+    })
+    .detach();
 }

@@ -25,6 +25,8 @@ pub struct Shared {
     pub next_client_id: AtomicU64,
     pub connected_clients: AtomicUsize,
     pub rejected_connections: AtomicU64,
+    /// Connections moved to the core owning their keys (`server::migrate`).
+    pub migrated_connections: AtomicU64,
     pub monitors: Monitors,
     /// Every pub/sub subscription of the server.
     pub pubsub: crate::pubsub::Directory,
@@ -47,6 +49,7 @@ impl Shared {
             next_client_id: AtomicU64::new(1),
             connected_clients: AtomicUsize::new(0),
             rejected_connections: AtomicU64::new(0),
+            migrated_connections: AtomicU64::new(0),
             monitors: Monitors::default(),
             pubsub: Default::default(),
             last_save: AtomicU64::new(unix_ms() / 1000),

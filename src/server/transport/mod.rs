@@ -13,7 +13,7 @@ mod ring;
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{IntoRawFd, RawFd};
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 use bytes::BytesMut;
@@ -104,9 +104,35 @@ pub struct Conn {
     pub local: SocketAddr,
 }
 
+/// A connection on its way to another shard: the open socket and what
+/// was received on it but not yet read.
+pub struct Detached {
+    fd: OwnedFd,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub received: BytesMut,
+}
+
 impl Conn {
     pub fn fd(&self) -> i32 {
         self.fd
+    }
+
+    /// Takes the socket off this shard's ring, keeping it open.
+    pub async fn detach(mut self) -> Detached {
+        let received = std::future::poll_fn(|cx| self.ring.poll_detach(self.rx, cx)).await;
+        // The ring let go of it: from here on the socket is `Detached`'s.
+        let fd = std::mem::replace(&mut self.fd, -1);
+        // SAFETY: our open socket, owned by nothing else now.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Detached { fd, peer: self.peer, local: self.local, received }
+    }
+
+    /// Serves a detached socket from `ring` (the shard it moved to).
+    pub fn adopt(ring: &Rc<SocketRing>, socket: Detached) -> (Conn, BytesMut) {
+        let fd = socket.fd.into_raw_fd();
+        let conn = Conn { ring: ring.clone(), fd, rx: ring.recv(fd), peer: socket.peer, local: socket.local };
+        (conn, socket.received)
     }
 
     /// Appends what the socket has to `buf`; 0 means the peer closed.
@@ -141,6 +167,9 @@ impl Conn {
 /// Dropping a connection closes it.
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.ring.close(self.fd, self.rx);
+        // -1: detached, the socket lives on elsewhere.
+        if self.fd >= 0 {
+            self.ring.close(self.fd, self.rx);
+        }
     }
 }

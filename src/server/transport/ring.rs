@@ -74,14 +74,16 @@ struct Stream {
     end: Option<i32>,
     /// In the kernel: completions may still come.
     armed: bool,
-    /// A cancel for the pause at [`PAUSE_AT`] is on its way.
+    /// A cancel for the pause at [`PAUSE_AT`] (or a detach) is on its way.
     pausing: bool,
+    /// Its socket moves to another shard's ring: never re-armed here.
+    detaching: bool,
 }
 
 impl Stream {
     /// Nothing in the kernel, not ended, and room for more: (re)arm it.
     fn wants_arming(&self) -> bool {
-        !self.armed && self.end.is_none() && self.data.len() < PAUSE_AT
+        !self.armed && !self.detaching && self.end.is_none() && self.data.len() < PAUSE_AT
     }
 }
 
@@ -254,6 +256,7 @@ impl SocketRing {
             end: None,
             armed: false,
             pausing: false,
+            detaching: false,
         };
         let id = inner.alloc(State::Stream(stream));
         inner.arm(id);
@@ -320,6 +323,28 @@ impl SocketRing {
         inner.push(&entry);
         self.flush(&mut inner);
         Writable { ring: self.clone(), id: Some(id) }
+    }
+
+    /// Stops receiving on `stream` but leaves its socket open, for another
+    /// shard's ring to take over: ready, with what was received and not
+    /// yet read, once the kernel has posted the receive's last completion.
+    pub fn poll_detach(&self, id: OpId, cx: &mut Context<'_>) -> Poll<BytesMut> {
+        let mut inner = self.inner.borrow_mut();
+        let stream = inner.stream(id);
+        stream.detaching = true;
+        if !stream.armed {
+            let data = std::mem::take(&mut stream.data);
+            inner.release(id);
+            return Poll::Ready(data);
+        }
+        if !stream.pausing {
+            stream.pausing = true;
+            let cancel = opcode::AsyncCancel::new(id.0 as u64).build().user_data(UNWATCHED);
+            inner.push(&cancel);
+            self.flush(&mut inner);
+        }
+        inner.slots[id.0 as usize].waker = Some(cx.waker().clone());
+        Poll::Pending
     }
 
     /// Stops every request on `fd`, releases `stream`, and closes `fd`.
@@ -511,6 +536,10 @@ impl Inner {
                         self.dealloc(id);
                     }
                     return None;
+                }
+                if stream.detaching {
+                    // Whatever ended it, the detach waits for nothing more.
+                    return if more { None } else { slot.waker.take() };
                 }
                 let mut pause = false;
                 match stream.kind {
