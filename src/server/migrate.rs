@@ -66,10 +66,6 @@ impl Affinity {
             }
         }
     }
-
-    pub fn reset(&mut self) {
-        self.rounds = 0;
-    }
 }
 
 /// A connection between two cores: its socket and its client.
