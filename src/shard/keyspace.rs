@@ -266,6 +266,11 @@ impl Db {
 
     /// The live object under `key`, its access time updated; an expired
     /// one is deleted on the way, so no command ever sees a key past its time.
+    /// See [`Table::prefetch`].
+    pub fn prefetch(&self, key: &[u8]) {
+        self.entries.prefetch(key);
+    }
+
     pub fn get(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Object> {
         self.get_with_expiry(key, now).map(|(object, _)| object)
     }
