@@ -264,13 +264,20 @@ impl Db {
         self.entries.at(idx).is_some_and(|(k, o)| expiry_of(&self.volatile, k, o).is_some_and(|t| t <= now))
     }
 
-    /// The live object under `key`, its access time updated; an expired
-    /// one is deleted on the way, so no command ever sees a key past its time.
-    /// See [`Table::prefetch`].
-    pub fn prefetch(&self, key: &[u8]) {
-        self.entries.prefetch(key);
+    /// Starts loading `key`'s slot into the cache (see [`Table::prefetch`]);
+    /// with `member`, also that member's entry in the collection the key
+    /// holds (a hash's field, a set's member), which needs the slot first.
+    pub fn prefetch(&self, key: &[u8], member: Option<&[u8]>) {
+        let Some(member) = member else { return self.entries.prefetch(key) };
+        match self.entries.get(key).map(|o| &o.value) {
+            Some(Value::Hash(h)) => h.prefetch(member),
+            Some(Value::Set(s)) => s.prefetch(member),
+            _ => {}
+        }
     }
 
+    /// The live object under `key`, its access time updated; an expired
+    /// one is deleted on the way, so no command ever sees a key past its time.
     pub fn get(&mut self, key: &[u8], now: UnixMs) -> Option<&mut Object> {
         self.get_with_expiry(key, now).map(|(object, _)| object)
     }

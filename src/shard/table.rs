@@ -16,6 +16,7 @@
 use hashbrown::HashTable;
 
 use super::key::Key;
+use crate::types::dict::prefetch;
 
 pub struct Table<V> {
     slots: Vec<(Key, V)>,
@@ -28,19 +29,6 @@ impl<V> Default for Table<V> {
     fn default() -> Self {
         Table { slots: Vec::new(), index: HashTable::new(), hasher: ahash::RandomState::new() }
     }
-}
-
-/// Asks the CPU to start loading `*t` into the cache (a hint, nothing more).
-#[inline(always)]
-fn prefetch<T>(t: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults, and the pointer is a live reference.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((t as *const T).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = t;
 }
 
 /// The position a new entry takes, checked against the 4-byte index.

@@ -110,6 +110,13 @@ impl Hash {
         self.len() == 0
     }
 
+    /// Starts loading `field`'s entry into the cache (see `dict::Table::prefetch`).
+    pub fn prefetch(&self, field: &[u8]) {
+        if let Repr::Table(t) = &self.repr {
+            t.prefetch(field);
+        }
+    }
+
     /// The value of `field`.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {

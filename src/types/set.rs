@@ -295,6 +295,13 @@ impl Set {
         self.len() == 0
     }
 
+    /// Starts loading `m`'s entry into the cache (see `dict::Table::prefetch`).
+    pub fn prefetch(&self, m: &[u8]) {
+        if let Repr::Table(t) = &self.repr {
+            t.prefetch(m);
+        }
+    }
+
     pub fn contains(&self, m: &[u8]) -> bool {
         match &self.repr {
             Repr::Intset(is) => string2ll(m).is_some_and(|v| is.contains(v)),
