@@ -194,17 +194,20 @@ pub fn run_batch(shard: &mut Shard, batch: ShardBatch, done: BatchDone) {
 }
 
 /// Looks up the keys of every command of the batch before any runs, so
-/// that their cache misses overlap (see `Table::prefetch`): a batch of one
-/// command on one key has nothing to overlap. Commands whose keys take
+/// that their cache misses overlap (see `Table::prefetch`): one command
+/// on one key (or none) has nothing to overlap. Commands whose keys take
 /// parsing to find (movable keys) are left out. For hash and set commands
 /// the argument after the key (HSET's field, SADD's member…) is looked up
 /// in the collection too; where it is not a member (HSCAN's cursor) that
 /// costs one wasted lookup, nothing else.
 fn prefetch_keys(shard: &Shard, batch: &ShardBatch) {
-    if batch.cmds.len() == 1 && batch.cmds[0].argc <= 3 {
-        return;
-    }
     let registry = registry();
+    if let [only] = batch.cmds.as_slice() {
+        let cmd = registry.by_id(only.id);
+        if cmd.first_key == cmd.last_key {
+            return;
+        }
+    }
     for c in &batch.cmds {
         let cmd = registry.by_id(c.id);
         let Some(db) = shard.dbs.get(c.db as usize) else { continue };
