@@ -366,6 +366,40 @@ fn client_list_spans_shards_sorted_by_id() {
     settle(&mut conns[0], &ids);
 }
 
+/// `qbuf` as Redis reports it: for the client running CLIENT LIST or
+/// CLIENT INFO, its whole input of the round (the command itself: 26
+/// bytes); for another client, what it has sent and is not parsed yet (a
+/// partial bulk's bytes, its header having been parsed).
+#[test]
+fn client_list_qbuf_counts_the_running_command_and_a_partial_bulk() {
+    let server = Server::start();
+    let oracle = Oracle::start(&[]);
+    for port in ports(&server, &oracle) {
+        let mut partial = Conn::open(port);
+        partial.expect(&["CLIENT", "SETNAME", "partial"], "+OK\r\n");
+        let mut me = Conn::open(port);
+        let mut info = me.text(&["CLIENT", "INFO"]);
+        assert!(info.contains(" qbuf=26 "), "port {}: {}", port, info);
+        partial.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\n");
+        partial.send_raw(&[b'x'; 50]);
+        let mut line = String::new();
+        for _ in 0..100 {
+            let list = me.text(&["CLIENT", "LIST"]);
+            line = list.lines().find(|l| l.contains(" name=partial ")).unwrap().to_string();
+            if line.contains(" qbuf=50 ") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(line.contains(" qbuf=50 "), "port {}: {}", port, line);
+        info = me.text(&["CLIENT", "INFO"]);
+        assert!(info.contains(" qbuf=26 "), "port {}: {}", port, info);
+        partial.send_raw(&[b'x'; 50]);
+        partial.send_raw(b"\r\n");
+        assert_eq!(partial.frame(), b"+OK\r\n");
+    }
+}
+
 /// Waits (polling CLIENT LIST) until exactly `ids` are connected: the
 /// harness's readiness probe and closed connections leave asynchronously.
 fn settle(c: &mut Conn, ids: &[u64]) {

@@ -236,6 +236,10 @@ impl Connection {
             // their replies (an UNSUBSCRIBE's confirmation comes after the
             // messages it no longer receives).
             self.drain_pushes();
+            // CLIENT LIST's `qbuf` while this round runs: what the round
+            // started with, its own commands included (Redis trims its
+            // query buffer only after running what it parsed).
+            self.client.state.borrow_mut().qbuf = self.parser.query_buffer_len(self.query.len());
             let mut protocol_error: Option<ProtocolError> = None;
             let mut barrier = false;
             while !self.after.close && !barrier {
@@ -259,11 +263,7 @@ impl Connection {
                 // One allocation for a big value instead of doubling in steps.
                 self.query.reserve(need.min(max_bulk_len as usize + 2));
             }
-            {
-                let mut state = self.client.state.borrow_mut();
-                state.qbuf = self.query.len();
-                state.last_active = Instant::now();
-            }
+            self.client.state.borrow_mut().last_active = Instant::now();
             let ran = !self.pipeline.is_empty();
             if ran {
                 let mut ctx = ConnCtx {
@@ -306,6 +306,8 @@ impl Connection {
             if self.query.is_empty() && self.query.capacity() > super::dispatch::SCRATCH_BYTES {
                 self.query = BytesMut::with_capacity(IO_BUFFER);
             }
+            // Between rounds: what is left unparsed, as Redis counts it.
+            self.client.state.borrow_mut().qbuf = self.parser.query_buffer_len(self.query.len());
             let open = protocol_error.is_none() && !self.after.close && !self.client.is_killed();
             if open && ran && migrate {
                 if let Some(shard) = self.affinity.observe(self.pipeline.site()) {
