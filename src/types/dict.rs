@@ -159,10 +159,7 @@ impl Buckets {
 
     /// The slot holding `key`, or `NIL`.
     pub fn find<C: Chain + ?Sized>(&self, c: &C, hash: u32, key: &[u8]) -> u32 {
-        if self.heads.is_empty() {
-            return NIL;
-        }
-        let mut i = self.heads[self.slot(hash)];
+        let mut i = self.head(hash).unwrap_or(NIL);
         while i != NIL {
             if c.hash(i) == hash && c.key(i) == key {
                 return i;

@@ -108,9 +108,9 @@ pub struct Conn {
 /// was received on it but not yet read.
 pub struct Detached {
     fd: OwnedFd,
-    pub peer: SocketAddr,
-    pub local: SocketAddr,
-    pub received: BytesMut,
+    peer: SocketAddr,
+    local: SocketAddr,
+    received: BytesMut,
 }
 
 impl Conn {
