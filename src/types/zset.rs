@@ -499,18 +499,29 @@ struct Level {
 
 const NO_LEVEL: Level = Level { fwd: NIL, span: 0 };
 
+/// Levels a node holds inline. A new node is taller than this with
+/// probability 1/16; its further levels live in `SkipList::tall`.
+const INLINE_LEVELS: usize = 2;
+
+/// One cache line per node: a step of a search reads the score and the
+/// level it follows from the same line, where a boxed level array would
+/// cost a second cache miss per step (Redis's `zskiplistNode` keeps its
+/// levels inline for the same reason).
 #[derive(Debug, Clone)]
+#[repr(C, align(64))]
 struct Node {
-    member: Box<[u8]>,
     score: f64,
+    levels: [Level; INLINE_LEVELS],
+    member: Box<[u8]>,
     /// Previous node at level 0, NIL for the first.
     back: u32,
     hash: u32,
     /// Next node in the same hash bucket.
     chain: u32,
-    l0: Level,
-    /// Levels 1.. (empty for most nodes, so no allocation).
-    up: Box<[Level]>,
+    /// Where levels `INLINE_LEVELS..height` start in `SkipList::tall`,
+    /// NIL for a node no taller than `INLINE_LEVELS`.
+    tall: u32,
+    height: u8,
 }
 
 impl Chain for [Node] {
@@ -540,6 +551,12 @@ struct SkipList {
     /// Node 0 is the header, with `MAX_LEVEL` levels.
     nodes: Vec<Node>,
     free: Vec<u32>,
+    /// Levels above `INLINE_LEVELS` of the nodes that have them, each
+    /// node's run of `height - INLINE_LEVELS` in a row: one flat array, so
+    /// reaching a level costs one cache miss, not two through a box.
+    tall: Vec<Level>,
+    /// Freed runs in `tall`, by run length.
+    free_tall: Vec<Vec<u32>>,
     tail: u32,
     level: usize,
     len: usize,
@@ -548,37 +565,66 @@ struct SkipList {
 
 impl SkipList {
     fn new(capacity: usize) -> SkipList {
-        let head = Node {
-            member: Box::default(),
-            score: 0.0,
-            back: NIL,
-            hash: 0,
-            chain: NIL,
-            l0: NO_LEVEL,
-            up: vec![NO_LEVEL; MAX_LEVEL - 1].into_boxed_slice(),
+        let mut sl = SkipList {
+            nodes: Vec::with_capacity(capacity + 1),
+            free: Vec::new(),
+            tall: Vec::new(),
+            free_tall: Vec::new(),
+            tail: NIL,
+            level: 1,
+            len: 0,
+            buckets: Buckets::for_len(capacity),
         };
-        let mut nodes = Vec::with_capacity(capacity + 1);
-        nodes.push(head);
-        SkipList { nodes, free: Vec::new(), tail: NIL, level: 1, len: 0, buckets: Buckets::for_len(capacity) }
+        let head = sl.node_of(Box::default(), 0.0, MAX_LEVEL);
+        sl.nodes.push(head);
+        sl
+    }
+
+    /// A node of `height` levels, all NIL, not yet linked anywhere.
+    fn node_of(&mut self, member: Box<[u8]>, score: f64, height: usize) -> Node {
+        let tall = if height > INLINE_LEVELS {
+            let run = height - INLINE_LEVELS;
+            match self.free_tall.get_mut(run).and_then(Vec::pop) {
+                Some(t) => t,
+                None => {
+                    let t = self.tall.len();
+                    assert!(t + run < NIL as usize, "sorted set full");
+                    self.tall.resize(t + run, NO_LEVEL);
+                    t as u32
+                }
+            }
+        } else {
+            NIL
+        };
+        Node {
+            score,
+            levels: [NO_LEVEL; INLINE_LEVELS],
+            hash: table::hash_bytes(&member),
+            member,
+            back: NIL,
+            chain: NIL,
+            tall,
+            height: height as u8,
+        }
     }
 
     #[inline]
     fn lv(&self, x: u32, i: usize) -> Level {
         let n = &self.nodes[x as usize];
-        if i == 0 {
-            n.l0
+        if i < INLINE_LEVELS {
+            n.levels[i]
         } else {
-            n.up[i - 1]
+            self.tall[n.tall as usize + i - INLINE_LEVELS]
         }
     }
 
     #[inline]
     fn lv_mut(&mut self, x: u32, i: usize) -> &mut Level {
         let n = &mut self.nodes[x as usize];
-        if i == 0 {
-            &mut n.l0
+        if i < INLINE_LEVELS {
+            &mut n.levels[i]
         } else {
-            &mut n.up[i - 1]
+            &mut self.tall[n.tall as usize + i - INLINE_LEVELS]
         }
     }
 
@@ -588,7 +634,7 @@ impl SkipList {
     }
 
     fn height(&self, x: u32) -> usize {
-        1 + self.nodes[x as usize].up.len()
+        self.nodes[x as usize].height as usize
     }
 
     /// Node `a` sorts before (score, member).
@@ -621,16 +667,7 @@ impl SkipList {
     }
 
     fn alloc(&mut self, member: Box<[u8]>, score: f64) -> u32 {
-        let h = random_level();
-        let node = Node {
-            hash: table::hash_bytes(&member),
-            member,
-            score,
-            back: NIL,
-            chain: NIL,
-            l0: NO_LEVEL,
-            up: vec![NO_LEVEL; h - 1].into_boxed_slice(),
-        };
+        let node = self.node_of(member, score, random_level());
         match self.free.pop() {
             Some(id) => {
                 self.nodes[id as usize] = node;
@@ -742,7 +779,15 @@ impl SkipList {
         self.buckets.unlink(&mut self.nodes[..], x);
         let n = &mut self.nodes[x as usize];
         let member = std::mem::take(&mut n.member);
-        n.up = Box::default();
+        if n.tall != NIL {
+            let (t, run) = (n.tall as usize, n.height as usize - INLINE_LEVELS);
+            self.tall[t..t + run].fill(NO_LEVEL);
+            if self.free_tall.len() <= run {
+                self.free_tall.resize_with(run + 1, Vec::new);
+            }
+            self.free_tall[run].push(n.tall);
+            n.tall = NIL;
+        }
         self.free.push(x);
         member
     }
@@ -771,13 +816,20 @@ impl SkipList {
             nodes.push(old[id as usize].take().expect("live node"));
         }
         let remap = |x: u32| if x == NIL { NIL } else { map[x as usize] };
+        let mut tall = Vec::new();
         for n in nodes.iter_mut() {
             n.back = remap(n.back);
-            n.l0.fwd = remap(n.l0.fwd);
-            for l in n.up.iter_mut() {
+            for l in n.levels.iter_mut() {
                 l.fwd = remap(l.fwd);
             }
+            if n.tall != NIL {
+                let (t, run) = (n.tall as usize, n.height as usize - INLINE_LEVELS);
+                n.tall = tall.len() as u32;
+                tall.extend(self.tall[t..t + run].iter().map(|l| Level { fwd: remap(l.fwd), span: l.span }));
+            }
         }
+        self.tall = tall;
+        self.free_tall.clear();
         self.tail = remap(self.tail);
         self.nodes = nodes;
         self.free.clear();
@@ -802,7 +854,7 @@ impl SkipList {
     fn update_score(&mut self, x: u32, score: f64) {
         let n = self.node(x);
         let back_ok = n.back == NIL || self.node(n.back).score < score;
-        let f = n.l0.fwd;
+        let f = n.levels[0].fwd;
         let fwd_ok = f == NIL || self.node(f).score > score;
         if back_ok && fwd_ok {
             self.nodes[x as usize].score = score;
@@ -925,6 +977,11 @@ impl SkipList {
         }
         assert_eq!(self.tail, ids.last().copied().unwrap_or(NIL));
         assert_eq!(self.nodes.len() - 1 - self.free.len(), self.len);
+        // Every run of tall levels is a live node's or free, none twice.
+        let runs = |x: u32| self.height(x).saturating_sub(INLINE_LEVELS);
+        let live: usize = ids.iter().map(|&x| runs(x)).sum::<usize>() + runs(HEAD);
+        let free: usize = self.free_tall.iter().enumerate().map(|(run, f)| run * f.len()).sum();
+        assert_eq!(live + free, self.tall.len());
     }
 }
 
@@ -1418,7 +1475,7 @@ impl<'a> Iterator for ZIter<'a> {
             Cursor::SkipList(sl, x) => {
                 let sl: &'a SkipList = sl;
                 let n = sl.node(*x);
-                *x = if self.reverse { n.back } else { n.l0.fwd };
+                *x = if self.reverse { n.back } else { n.levels[0].fwd };
                 Some((&n.member, n.score))
             }
         }
