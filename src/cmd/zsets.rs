@@ -25,7 +25,7 @@ use crate::notify::class;
 use crate::resp::reply::format_double;
 use crate::resp::{Proto, Reply};
 use crate::shard::{Entry, ShardCtx};
-use crate::types::zset::{parse_score, AddFlags, LexRange, ScoreRange, ZAdd, ERR_NAN};
+use crate::types::zset::{parse_score, AddFlags, LexRange, ScoreRange, Touch, ZAdd, ERR_NAN};
 use crate::types::{normalize_range, Value, ZSet, ZsetLimits};
 
 /// For the blocking BZPOPMIN, BZPOPMAX and BZMPOP (see [`pop`]).
@@ -562,21 +562,22 @@ struct ZaddArgs {
     ch: bool,
     /// Index of the first score.
     first: usize,
-    scores: Vec<f64>,
 }
 
+/// ZADD's options, up to the first score; its arguments' shape checked.
 fn parse_zadd(args: &[Bytes], incr: bool) -> Result<ZaddArgs, &'static str> {
     let mut flags = AddFlags { incr, ..AddFlags::default() };
     let mut ch = false;
     let mut first = 2;
     while let Some(opt) = args.get(first) {
-        match opt.to_ascii_lowercase().as_slice() {
-            b"nx" => flags.nx = true,
-            b"xx" => flags.xx = true,
-            b"ch" => ch = true,
-            b"incr" => flags.incr = true,
-            b"gt" => flags.gt = true,
-            b"lt" => flags.lt = true,
+        let is = |name: &str| opt.eq_ignore_ascii_case(name.as_bytes());
+        match () {
+            _ if is("nx") => flags.nx = true,
+            _ if is("xx") => flags.xx = true,
+            _ if is("ch") => ch = true,
+            _ if is("incr") => flags.incr = true,
+            _ if is("gt") => flags.gt = true,
+            _ if is("lt") => flags.lt = true,
             _ => break,
         }
         first += 1;
@@ -594,8 +595,52 @@ fn parse_zadd(args: &[Bytes], incr: bool) -> Result<ZaddArgs, &'static str> {
     if flags.incr && rest > 2 {
         return Err("ERR INCR option supports a single increment-element pair");
     }
-    let scores = args[first..].iter().step_by(2).map(|s| parse_score(s).ok_or(NOT_FLOAT)).collect::<Result<_, _>>()?;
-    Ok(ZaddArgs { flags, ch, first, scores })
+    Ok(ZaddArgs { flags, ch, first })
+}
+
+/// The scores of ZADD's (score, member) `pairs`, every one checked before
+/// anything is added, as in Redis; in `inline` for up to 8 pairs, so a ZADD
+/// allocates nothing of its own, else in `heap`.
+fn parse_scores<'b>(
+    pairs: &[Bytes],
+    inline: &'b mut [f64; 8],
+    heap: &'b mut Vec<f64>,
+) -> Result<&'b [f64], &'static str> {
+    let n = pairs.len() / 2;
+    let scores = match n <= inline.len() {
+        true => &mut inline[..n],
+        false => {
+            heap.resize(n, 0.0);
+            &mut heap[..]
+        }
+    };
+    for (score, arg) in scores.iter_mut().zip(pairs.iter().step_by(2)) {
+        *score = parse_score(arg).ok_or(NOT_FLOAT)?;
+    }
+    Ok(scores)
+}
+
+/// What the command `name` will do to which members of the sorted set at
+/// `args[1]`, for the batch's lookup pass ([`ZSet::warm`]). Lenient: a
+/// malformed command yields what it can, and its handler reports the error.
+pub fn touches<'a>(name: &str, args: &'a [Bytes], mut touch: impl FnMut(&'a [u8], Touch)) {
+    let members = |from: usize| args.iter().skip(from).map(|m| &m[..]);
+    match name {
+        "zadd" => {
+            let Ok(a) = parse_zadd(args, false) else { return };
+            for pair in args[a.first..].chunks_exact(2) {
+                match (a.flags.incr, parse_score(&pair[0])) {
+                    (false, Some(score)) => touch(&pair[1], Touch::Place(score)),
+                    _ => touch(&pair[1], Touch::Position),
+                }
+            }
+        }
+        "zincrby" => members(3).take(1).for_each(|m| touch(m, Touch::Position)),
+        "zrank" | "zrevrank" => members(2).take(1).for_each(|m| touch(m, Touch::Position)),
+        "zrem" => members(2).for_each(|m| touch(m, Touch::Position)),
+        "zscore" | "zmscore" => members(2).for_each(|m| touch(m, Touch::Find)),
+        _ => {}
+    }
 }
 
 /// ZADD's reply: a count, or with INCR the new score (nil when nothing was
@@ -607,9 +652,10 @@ enum Added {
 
 fn zadd_run(ctx: &mut ShardCtx, args: &[Bytes], incr: bool) -> Result<Added, &'static str> {
     let a = parse_zadd(args, incr)?;
+    let (mut inline, mut heap) = ([0.0; 8], Vec::new());
+    let scores = parse_scores(&args[a.first..], &mut inline, &mut heap)?;
     let key = &args[1];
-    let limits = limits(ctx);
-    let n = a.scores.len();
+    let (limits, n) = (limits(ctx), scores.len());
     let exists = ctx.write::<ZSet>(key)?.is_some();
     let (mut added, mut updated, mut last) = (0, 0, None);
     if exists || !a.flags.xx {
@@ -618,7 +664,7 @@ fn zadd_run(ctx: &mut ShardCtx, args: &[Bytes], incr: bool) -> Result<Added, &'s
         if exists {
             z.maybe_convert(n, limits);
         }
-        for (j, &score) in a.scores.iter().enumerate() {
+        for (j, &score) in scores.iter().enumerate() {
             match z.add(&args[a.first + 1 + 2 * j], score, a.flags, limits) {
                 ZAdd::Added(s) => (added, last) = (added + 1, Some(s)),
                 ZAdd::Updated { new, .. } => (updated, last) = (updated + 1, Some(new)),
@@ -863,12 +909,42 @@ mod tests {
             e(&["zadd", "k", "incr", "1", "a", "2", "b"]),
             Some("ERR INCR option supports a single increment-element pair")
         );
-        assert_eq!(e(&["zadd", "k", "1", "a", "nan", "b"]), Some(NOT_FLOAT));
-        let a = parse_zadd(&b(&["zadd", "k", "CH", "xx", "gt", "1", "a", "2", "b"]), false).unwrap();
+        let args = b(&["zadd", "k", "CH", "xx", "gt", "1", "a", "2", "b"]);
+        let a = parse_zadd(&args, false).unwrap();
         assert!(a.ch && a.flags.xx && a.flags.gt && !a.flags.incr);
-        assert_eq!((a.first, a.scores), (5, vec![1.0, 2.0]));
+        let (mut inline, mut heap) = ([0.0; 8], Vec::new());
+        assert_eq!(a.first, 5);
+        assert_eq!(parse_scores(&args[a.first..], &mut inline, &mut heap), Ok(&[1.0, 2.0][..]));
+        assert!(heap.is_empty());
+        let bad = b(&["1", "a", "nan", "b"]);
+        assert_eq!(parse_scores(&bad, &mut inline, &mut heap), Err(NOT_FLOAT));
+        let many: Vec<String> = (0..20).map(|i| if i % 2 == 0 { format!("{i}") } else { "m".into() }).collect();
+        let many = b(&many.iter().map(String::as_str).collect::<Vec<_>>());
+        let want: Vec<f64> = (0..10).map(|i| (2 * i) as f64).collect();
+        assert_eq!(parse_scores(&many, &mut inline, &mut heap), Ok(&want[..]));
         // ZINCRBY's increment goes through the same option loop.
         assert_eq!(parse_zadd(&b(&["zincrby", "k", "nx", "m"]), true).err(), Some(err::SYNTAX));
+    }
+
+    #[test]
+    fn touches_name_the_members_and_what_is_done_to_them() {
+        let t = |v: &[&str]| {
+            let args = b(v);
+            let mut out = Vec::new();
+            touches(v[0], &args, |m, t| out.push((String::from_utf8(m.to_vec()).unwrap(), t)));
+            out
+        };
+        let s = |m: &str, t: Touch| (m.to_string(), t);
+        assert_eq!(t(&["zadd", "k", "1", "a", "2.5", "b"]), [s("a", Touch::Place(1.0)), s("b", Touch::Place(2.5))]);
+        assert_eq!(t(&["zadd", "k", "NX", "ch", "1", "a"]), [s("a", Touch::Place(1.0))]);
+        assert_eq!(t(&["zadd", "k", "incr", "1", "a"]), [s("a", Touch::Position)]);
+        assert_eq!(t(&["zadd", "k", "x", "a"]), [s("a", Touch::Position)]);
+        assert_eq!(t(&["zadd", "k", "1", "a", "2"]), []);
+        assert_eq!(t(&["zincrby", "k", "1", "a"]), [s("a", Touch::Position)]);
+        assert_eq!(t(&["zrem", "k", "a", "b"]), [s("a", Touch::Position), s("b", Touch::Position)]);
+        assert_eq!(t(&["zrevrank", "k", "a", "withscore"]), [s("a", Touch::Position)]);
+        assert_eq!(t(&["zmscore", "k", "a", "b"]), [s("a", Touch::Find), s("b", Touch::Find)]);
+        assert_eq!(t(&["zrange", "k", "0", "-1"]), []);
     }
 
     #[test]

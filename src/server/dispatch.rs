@@ -15,7 +15,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::channel::oneshot;
 
-use crate::cmd::{acl, flag, registry, Command, ConnCtx, Exec, Merge, Resolved};
+use crate::cmd::{acl, flag, registry, zsets, Command, ConnCtx, Exec, Merge, Resolved};
 use crate::resp::{Proto, Reply};
 use crate::server::blocking::{self, Blocked};
 use crate::server::migrate::Site;
@@ -27,6 +27,8 @@ use crate::shard::{Shard, ShardCtx};
 use crate::tx::coord::Tx;
 use crate::tx::sched::{self, Step};
 use crate::tx::{watch, Intents, Mode, TxId};
+use crate::types::zset::{self, Touch};
+use crate::types::ZSet;
 
 /// One command of a batch; its arguments are `args[start..start + argc]`.
 pub struct ShardCmd {
@@ -208,6 +210,7 @@ fn prefetch_keys(shard: &Shard, batch: &ShardBatch) {
             return;
         }
     }
+    let mut zset = ZsetRun::new(0, &[], None);
     for c in &batch.cmds {
         let cmd = registry.by_id(c.id);
         let Some(db) = shard.dbs.get(c.db as usize) else { continue };
@@ -219,9 +222,59 @@ fn prefetch_keys(shard: &Shard, batch: &ShardBatch) {
             db.prefetch(&args[1], Some(&args[2]));
             continue;
         }
+        if cmd.first_key == 1 && cmd.last_key == 1 && cmd.acl & acl::SORTEDSET != 0 && args.len() > 2 {
+            if !zset.holds(c.db, &args[1]) {
+                zset.warm();
+                zset = ZsetRun::new(c.db, &args[1], db.zset_hint(&args[1]));
+            }
+            if zset.set.is_some() {
+                zsets::touches(cmd.name, args, |member, touch| zset.push(member, touch));
+            }
+            continue;
+        }
         for p in cmd.key_positions(args) {
             db.prefetch(&args[p], None);
         }
+    }
+    zset.warm();
+}
+
+/// Consecutive commands of a batch on one sorted set, whose members are
+/// warmed together ([`ZSet::warm`]): skip-list walks are chains of cache
+/// misses, and walking several at once overlaps them.
+struct ZsetRun<'a> {
+    db: u16,
+    key: &'a [u8],
+    set: Option<&'a ZSet>,
+    touches: [(&'a [u8], Touch); ZSET_RUN],
+    len: usize,
+}
+
+/// Members warmed at a time: a ZADD that moves a member walks two places.
+const ZSET_RUN: usize = zset::WARM_PLACES / 2;
+
+impl<'a> ZsetRun<'a> {
+    fn new(db: u16, key: &'a [u8], set: Option<&'a ZSet>) -> Self {
+        ZsetRun { db, key, set, touches: [(&[], Touch::Find); ZSET_RUN], len: 0 }
+    }
+
+    fn holds(&self, db: u16, key: &[u8]) -> bool {
+        self.db == db && self.key == key
+    }
+
+    fn push(&mut self, member: &'a [u8], touch: Touch) {
+        if self.len == ZSET_RUN {
+            self.warm();
+        }
+        self.touches[self.len] = (member, touch);
+        self.len += 1;
+    }
+
+    fn warm(&mut self) {
+        if let Some(set) = self.set {
+            set.warm(&self.touches[..self.len]);
+        }
+        self.len = 0;
     }
 }
 

@@ -22,7 +22,7 @@ use indexmap::IndexMap;
 
 use super::table::Table;
 
-use crate::types::Value;
+use crate::types::{Value, ZSet};
 
 /// Milliseconds since the Unix epoch: the unit of every stored expiry, so a
 /// TTL survives a restart as an absolute time.
@@ -273,6 +273,16 @@ impl Db {
             Some(Value::Hash(h)) => h.prefetch(member),
             Some(Value::Set(s)) => s.prefetch(member),
             _ => {}
+        }
+    }
+
+    /// The sorted set under `key`, for a cache hint ([`ZSet::warm`]): no
+    /// expiry check and no access-time update, so it may be one past its
+    /// time, which a hint does not mind.
+    pub fn zset_hint(&self, key: &[u8]) -> Option<&ZSet> {
+        match self.entries.get(key).map(|o| &o.value) {
+            Some(Value::ZSet(z)) => Some(z),
+            _ => None,
         }
     }
 

@@ -150,7 +150,7 @@ impl Buckets {
     }
 
     /// The first slot of `hash`'s bucket, if any.
-    fn head(&self, hash: u32) -> Option<u32> {
+    pub fn head(&self, hash: u32) -> Option<u32> {
         match self.heads.is_empty() {
             true => None,
             false => Some(self.heads[self.slot(hash)]).filter(|&i| i != NIL),
