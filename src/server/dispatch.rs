@@ -28,7 +28,7 @@ use crate::tx::coord::Tx;
 use crate::tx::sched::{self, Step};
 use crate::tx::{watch, Intents, Mode, TxId};
 use crate::types::zset::{self, Touch};
-use crate::types::ZSet;
+use crate::types::Value;
 
 /// One command of a batch; its arguments are `args[start..start + argc]`.
 pub struct ShardCmd {
@@ -198,10 +198,11 @@ pub fn run_batch(shard: &mut Shard, batch: ShardBatch, done: BatchDone) {
 /// Looks up the keys of every command of the batch before any runs, so
 /// that their cache misses overlap (see `Table::prefetch`): one command
 /// on one key (or none) has nothing to overlap. Commands whose keys take
-/// parsing to find (movable keys) are left out. For hash and set commands
-/// the argument after the key (HSET's field, SADD's member…) is looked up
-/// in the collection too; where it is not a member (HSCAN's cursor) that
-/// costs one wasted lookup, nothing else.
+/// parsing to find (movable keys) are left out. Then, with the keys in the
+/// cache, the members that hash, set and sorted-set commands name are
+/// looked up in their collections, a run of commands on one collection at
+/// a time ([`MemberRun`]). Where the argument after the key is not a member
+/// (HSCAN's cursor) that costs one wasted lookup, nothing else.
 fn prefetch_keys(shard: &Shard, batch: &ShardBatch) {
     let registry = registry();
     if let [only] = batch.cmds.as_slice() {
@@ -210,52 +211,65 @@ fn prefetch_keys(shard: &Shard, batch: &ShardBatch) {
             return;
         }
     }
-    let mut zset = ZsetRun::new(0, &[], None);
+    let args_of = |c: &ShardCmd| &batch.args[c.start as usize..(c.start + c.argc) as usize];
+    let member_cmd = |cmd: &Command, args: &[Bytes]| {
+        cmd.first_key == 1
+            && cmd.last_key == 1
+            && cmd.acl & (acl::HASH | acl::SET | acl::SORTEDSET) != 0
+            && args.len() > 2
+    };
+    let mut members = false;
     for c in &batch.cmds {
         let cmd = registry.by_id(c.id);
         let Some(db) = shard.dbs.get(c.db as usize) else { continue };
         if cmd.movable_keys.is_some() {
             continue;
         }
-        let args = &batch.args[c.start as usize..(c.start + c.argc) as usize];
-        if cmd.first_key == 1 && cmd.last_key == 1 && cmd.acl & (acl::HASH | acl::SET) != 0 && args.len() > 2 {
-            db.prefetch(&args[1], Some(&args[2]));
-            continue;
-        }
-        if cmd.first_key == 1 && cmd.last_key == 1 && cmd.acl & acl::SORTEDSET != 0 && args.len() > 2 {
-            if !zset.holds(c.db, &args[1]) {
-                zset.warm();
-                zset = ZsetRun::new(c.db, &args[1], db.zset_hint(&args[1]));
-            }
-            if zset.set.is_some() {
-                zsets::touches(cmd.name, args, |member, touch| zset.push(member, touch));
-            }
-            continue;
-        }
+        let args = args_of(c);
+        members |= member_cmd(cmd, args);
         for p in cmd.key_positions(args) {
-            db.prefetch(&args[p], None);
+            db.prefetch(&args[p]);
         }
     }
-    zset.warm();
+    if !members {
+        return;
+    }
+    let mut run = MemberRun::new(0, &[], None);
+    for c in &batch.cmds {
+        let (cmd, args) = (registry.by_id(c.id), args_of(c));
+        let Some(db) = shard.dbs.get(c.db as usize).filter(|_| member_cmd(cmd, args)) else { continue };
+        if !run.holds(c.db, &args[1]) {
+            run.warm();
+            run = MemberRun::new(c.db, &args[1], db.value_hint(&args[1]));
+        }
+        match run.value {
+            Some(Value::ZSet(_)) => zsets::touches(cmd.name, args, |member, touch| run.push(member, touch)),
+            // The member or field after the key: HSET, HGET, SADD, SISMEMBER…
+            Some(Value::Hash(_) | Value::Set(_)) => run.push(&args[2], Touch::Find),
+            _ => {}
+        }
+    }
+    run.warm();
 }
 
-/// Consecutive commands of a batch on one sorted set, whose members are
-/// warmed together ([`ZSet::warm`]): skip-list walks are chains of cache
-/// misses, and walking several at once overlaps them.
-struct ZsetRun<'a> {
+/// Consecutive commands of a batch on one hash, set or sorted set, whose
+/// members are looked up together (`Buckets::warm`, `ZSet::warm`): each
+/// lookup, and more so a skip-list walk, is a chain of dependent cache
+/// misses, and taking several at once overlaps them.
+struct MemberRun<'a> {
     db: u16,
     key: &'a [u8],
-    set: Option<&'a ZSet>,
-    touches: [(&'a [u8], Touch); ZSET_RUN],
+    value: Option<&'a Value>,
+    touches: [(&'a [u8], Touch); MEMBER_RUN],
     len: usize,
 }
 
 /// Members warmed at a time: a ZADD that moves a member walks two places.
-const ZSET_RUN: usize = zset::WARM_PLACES / 2;
+const MEMBER_RUN: usize = zset::WARM_PLACES / 2;
 
-impl<'a> ZsetRun<'a> {
-    fn new(db: u16, key: &'a [u8], set: Option<&'a ZSet>) -> Self {
-        ZsetRun { db, key, set, touches: [(&[], Touch::Find); ZSET_RUN], len: 0 }
+impl<'a> MemberRun<'a> {
+    fn new(db: u16, key: &'a [u8], value: Option<&'a Value>) -> Self {
+        MemberRun { db, key, value, touches: [(&[], Touch::Find); MEMBER_RUN], len: 0 }
     }
 
     fn holds(&self, db: u16, key: &[u8]) -> bool {
@@ -263,7 +277,7 @@ impl<'a> ZsetRun<'a> {
     }
 
     fn push(&mut self, member: &'a [u8], touch: Touch) {
-        if self.len == ZSET_RUN {
+        if self.len == MEMBER_RUN {
             self.warm();
         }
         self.touches[self.len] = (member, touch);
@@ -271,8 +285,13 @@ impl<'a> ZsetRun<'a> {
     }
 
     fn warm(&mut self) {
-        if let Some(set) = self.set {
-            set.warm(&self.touches[..self.len]);
+        let touches = &self.touches[..self.len];
+        let members = touches.iter().map(|t| t.0);
+        match self.value {
+            Some(Value::Hash(h)) => h.warm(members),
+            Some(Value::Set(s)) => s.warm(members),
+            Some(Value::ZSet(z)) => z.warm(touches),
+            _ => {}
         }
         self.len = 0;
     }

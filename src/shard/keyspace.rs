@@ -22,7 +22,7 @@ use indexmap::IndexMap;
 
 use super::table::Table;
 
-use crate::types::{Value, ZSet};
+use crate::types::Value;
 
 /// Milliseconds since the Unix epoch: the unit of every stored expiry, so a
 /// TTL survives a restart as an absolute time.
@@ -264,26 +264,16 @@ impl Db {
         self.entries.at(idx).is_some_and(|(k, o)| expiry_of(&self.volatile, k, o).is_some_and(|t| t <= now))
     }
 
-    /// Starts loading `key`'s slot into the cache (see [`Table::prefetch`]);
-    /// with `member`, also that member's entry in the collection the key
-    /// holds (a hash's field, a set's member), which needs the slot first.
-    pub fn prefetch(&self, key: &[u8], member: Option<&[u8]>) {
-        let Some(member) = member else { return self.entries.prefetch(key) };
-        match self.entries.get(key).map(|o| &o.value) {
-            Some(Value::Hash(h)) => h.prefetch(member),
-            Some(Value::Set(s)) => s.prefetch(member),
-            _ => {}
-        }
+    /// Starts loading `key`'s slot into the cache (see [`Table::prefetch`]).
+    pub fn prefetch(&self, key: &[u8]) {
+        self.entries.prefetch(key)
     }
 
-    /// The sorted set under `key`, for a cache hint ([`ZSet::warm`]): no
-    /// expiry check and no access-time update, so it may be one past its
-    /// time, which a hint does not mind.
-    pub fn zset_hint(&self, key: &[u8]) -> Option<&ZSet> {
-        match self.entries.get(key).map(|o| &o.value) {
-            Some(Value::ZSet(z)) => Some(z),
-            _ => None,
-        }
+    /// The value under `key`, for a cache hint (the collections' `warm`):
+    /// no expiry check and no access-time update, so it may be one past
+    /// its time, which a hint does not mind.
+    pub fn value_hint(&self, key: &[u8]) -> Option<&Value> {
+        self.entries.get(key).map(|o| &o.value)
     }
 
     /// The live object under `key`, its access time updated; an expired

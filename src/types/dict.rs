@@ -120,7 +120,12 @@ pub trait Chain {
     fn hash(&self, i: u32) -> u32;
     fn next(&self, i: u32) -> u32;
     fn set_next(&mut self, i: u32, n: u32);
+    /// Starts loading slot `i` into the cache (see [`prefetch`]).
+    fn prefetch_slot(&self, i: u32);
 }
+
+/// Most keys one [`Buckets::warm`] takes.
+pub const WARM_KEYS: usize = 32;
 
 /// Bucket heads; a bucket holds the slots whose `hash & mask` is its index.
 #[derive(Debug, Clone, Default)]
@@ -154,6 +159,36 @@ impl Buckets {
         match self.heads.is_empty() {
             true => None,
             false => Some(self.heads[self.slot(hash)]).filter(|&i| i != NIL),
+        }
+    }
+
+    /// Starts loading what finding each of `keys` will read: its bucket's
+    /// head, the bucket's first slot, and that slot's key bytes when its
+    /// hash matches. Each is a cache miss that depends on the one before,
+    /// so the three steps each go over all the keys before the next starts,
+    /// and the keys' misses overlap. A hint that changes nothing; keys past
+    /// the first [`WARM_KEYS`] are left alone.
+    pub fn warm<'k, C: Chain + ?Sized>(&self, c: &C, keys: impl Iterator<Item = &'k [u8]>) {
+        if self.heads.is_empty() {
+            return;
+        }
+        let mut hashes = [0u32; WARM_KEYS];
+        let mut n = 0;
+        for (h, key) in hashes.iter_mut().zip(keys) {
+            *h = hash_bytes(key);
+            prefetch(&self.heads[self.slot(*h)]);
+            n += 1;
+        }
+        let hashes = &hashes[..n];
+        for &h in hashes {
+            if let Some(i) = self.head(h) {
+                c.prefetch_slot(i);
+            }
+        }
+        for &h in hashes {
+            if let Some(first) = self.head(h).filter(|&i| c.hash(i) == h).and_then(|i| c.key(i).first()) {
+                prefetch(first);
+            }
         }
     }
 
@@ -286,6 +321,11 @@ impl<E: Entry> Chain for [E] {
     fn set_next(&mut self, i: u32, n: u32) {
         self[i as usize].set_next(n)
     }
+    fn prefetch_slot(&self, i: u32) {
+        if let Some(e) = self.get(i as usize) {
+            prefetch(e);
+        }
+    }
 }
 
 /// A hash table of entries stored densely in a `Vec` (removal swaps the
@@ -313,11 +353,9 @@ impl<E: Entry> Table<E> {
         self.buckets.find(&self.entries[..], hash_bytes(key), key)
     }
 
-    /// Starts loading the first entry of `key`'s bucket, without waiting.
-    pub fn prefetch(&self, key: &[u8]) {
-        if let Some(e) = self.buckets.head(hash_bytes(key)).and_then(|i| self.entries.get(i as usize)) {
-            prefetch(e);
-        }
+    /// Starts loading what looking up `keys` will read ([`Buckets::warm`]).
+    pub fn warm<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+        self.buckets.warm(&self.entries[..], keys);
     }
 
     pub fn get(&self, key: &[u8]) -> Option<&E> {

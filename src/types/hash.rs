@@ -110,10 +110,11 @@ impl Hash {
         self.len() == 0
     }
 
-    /// Starts loading `field`'s entry into the cache (see `dict::Table::prefetch`).
-    pub fn prefetch(&self, field: &[u8]) {
+    /// Starts loading what looking up `fields` will read (see
+    /// `dict::Buckets::warm`); nothing for a listpack, which is small.
+    pub fn warm<'k>(&self, fields: impl Iterator<Item = &'k [u8]>) {
         if let Repr::Table(t) = &self.repr {
-            t.prefetch(field);
+            t.warm(fields);
         }
     }
 

@@ -295,10 +295,11 @@ impl Set {
         self.len() == 0
     }
 
-    /// Starts loading `m`'s entry into the cache (see `dict::Table::prefetch`).
-    pub fn prefetch(&self, m: &[u8]) {
+    /// Starts loading what looking up `members` will read (see
+    /// `dict::Buckets::warm`); nothing for an intset or listpack.
+    pub fn warm<'k>(&self, members: impl Iterator<Item = &'k [u8]>) {
         if let Repr::Table(t) = &self.repr {
-            t.prefetch(m);
+            t.warm(members);
         }
     }
 

@@ -537,6 +537,11 @@ impl Chain for [Node] {
     fn set_next(&mut self, i: u32, n: u32) {
         self[i as usize].chain = n;
     }
+    fn prefetch_slot(&self, i: u32) {
+        if let Some(n) = self.get(i as usize) {
+            table::prefetch(n);
+        }
+    }
 }
 
 /// A level for a new node: 1 + one more with probability 1/4 each, capped
@@ -728,11 +733,7 @@ impl SkipList {
     /// [`ZSet::warm`] for the skip list: the members' index entries first,
     /// then every path a touch will walk.
     fn warm(&self, touches: &[(&[u8], Touch)]) {
-        for &(member, _) in touches {
-            if let Some(n) = self.buckets.head(table::hash_bytes(member)) {
-                table::prefetch(self.node(n));
-            }
-        }
+        self.buckets.warm(&self.nodes[..], touches.iter().map(|t| t.0));
         let mut places = [(0.0, &[][..]); WARM_PLACES];
         let mut n = 0;
         for &(member, touch) in touches {
