@@ -23,7 +23,7 @@ use crate::server::shared::unix_ms;
 use crate::server::Core;
 use crate::server::{cross, merge};
 use crate::shard::stats::error_of;
-use crate::shard::{Shard, ShardCtx};
+use crate::shard::{table, Db, Shard, ShardCtx};
 use crate::tx::coord::Tx;
 use crate::tx::sched::{self, Step};
 use crate::tx::{watch, Intents, Mode, TxId};
@@ -196,7 +196,7 @@ pub fn run_batch(shard: &mut Shard, batch: ShardBatch, done: BatchDone) {
 }
 
 /// Looks up the keys of every command of the batch before any runs, so
-/// that their cache misses overlap (see `Table::prefetch`): one command
+/// that their cache misses overlap (see `Table::warm`): one command
 /// on one key (or none) has nothing to overlap. Commands whose keys take
 /// parsing to find (movable keys) are left out. Then, with the keys in the
 /// cache, the members that hash, set and sorted-set commands name are
@@ -219,6 +219,7 @@ fn prefetch_keys(shard: &Shard, batch: &ShardBatch) {
             && args.len() > 2
     };
     let mut members = false;
+    let mut keys = KeyRun { db: None, keys: [&[]; table::WARM_KEYS], len: 0 };
     for c in &batch.cmds {
         let cmd = registry.by_id(c.id);
         let Some(db) = shard.dbs.get(c.db as usize) else { continue };
@@ -228,9 +229,10 @@ fn prefetch_keys(shard: &Shard, batch: &ShardBatch) {
         let args = args_of(c);
         members |= member_cmd(cmd, args);
         for p in cmd.key_positions(args) {
-            db.prefetch(&args[p]);
+            keys.push(db, &args[p]);
         }
     }
+    keys.warm();
     if !members {
         return;
     }
@@ -250,6 +252,32 @@ fn prefetch_keys(shard: &Shard, batch: &ShardBatch) {
         }
     }
     run.warm();
+}
+
+/// Keys of consecutive commands of a batch on one db, looked up together
+/// (`Table::warm`).
+struct KeyRun<'a> {
+    db: Option<&'a Db>,
+    keys: [&'a [u8]; table::WARM_KEYS],
+    len: usize,
+}
+
+impl<'a> KeyRun<'a> {
+    fn push(&mut self, db: &'a Db, key: &'a [u8]) {
+        if self.len == self.keys.len() || !self.db.is_some_and(|d| std::ptr::eq(d, db)) {
+            self.warm();
+            self.db = Some(db);
+        }
+        self.keys[self.len] = key;
+        self.len += 1;
+    }
+
+    fn warm(&mut self) {
+        if let Some(db) = self.db {
+            db.warm(self.keys[..self.len].iter().copied());
+        }
+        self.len = 0;
+    }
 }
 
 /// Consecutive commands of a batch on one hash, set or sorted set, whose

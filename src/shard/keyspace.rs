@@ -264,9 +264,9 @@ impl Db {
         self.entries.at(idx).is_some_and(|(k, o)| expiry_of(&self.volatile, k, o).is_some_and(|t| t <= now))
     }
 
-    /// Starts loading `key`'s slot into the cache (see [`Table::prefetch`]).
-    pub fn prefetch(&self, key: &[u8]) {
-        self.entries.prefetch(key)
+    /// Starts loading the slots of `keys` into the cache (see [`Table::warm`]).
+    pub fn warm<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+        self.entries.warm(keys)
     }
 
     /// The value under `key`, for a cache hint (the collections' `warm`):
