@@ -127,6 +127,10 @@ pub trait Chain {
 /// Most keys one [`Buckets::warm`] takes.
 pub const WARM_KEYS: usize = 32;
 
+/// Most slots of one chain [`Buckets::warm`] visits: at Redis's load
+/// factor of at most 1, chains are short.
+const WARM_CHAIN: usize = 4;
+
 /// Bucket heads; a bucket holds the slots whose `hash & mask` is its index.
 #[derive(Debug, Clone, Default)]
 pub struct Buckets {
@@ -163,11 +167,12 @@ impl Buckets {
     }
 
     /// Starts loading what finding each of `keys` will read: its bucket's
-    /// head, the bucket's first slot, and that slot's key bytes when its
-    /// hash matches. Each is a cache miss that depends on the one before,
-    /// so the three steps each go over all the keys before the next starts,
-    /// and the keys' misses overlap. A hint that changes nothing; keys past
-    /// the first [`WARM_KEYS`] are left alone.
+    /// head, the slots of its chain up to the one whose hash matches, and
+    /// that slot's key bytes. Each is a cache miss that depends on the one
+    /// before, so each step goes over all the keys before the next starts
+    /// (the chains walked in lockstep), and the keys' misses overlap. A hint
+    /// that changes nothing; keys past the first [`WARM_KEYS`] are left
+    /// alone, and so are chains longer than [`WARM_CHAIN`].
     pub fn warm<'k, C: Chain + ?Sized>(&self, c: &C, keys: impl Iterator<Item = &'k [u8]>) {
         if self.heads.is_empty() {
             return;
@@ -180,14 +185,31 @@ impl Buckets {
             n += 1;
         }
         let hashes = &hashes[..n];
-        for &h in hashes {
-            if let Some(i) = self.head(h) {
-                c.prefetch_slot(i);
+        let mut at = [NIL; WARM_KEYS];
+        for (i, &h) in at.iter_mut().zip(hashes) {
+            *i = self.head(h).unwrap_or(NIL);
+            if *i != NIL {
+                c.prefetch_slot(*i);
             }
         }
-        for &h in hashes {
-            if let Some(first) = self.head(h).filter(|&i| c.hash(i) == h).and_then(|i| c.key(i).first()) {
-                prefetch(first);
+        for _ in 0..WARM_CHAIN {
+            let mut walking = false;
+            for (i, &h) in at.iter_mut().zip(hashes).filter(|(i, _)| **i != NIL) {
+                if c.hash(*i) == h {
+                    if let Some(first) = c.key(*i).first() {
+                        prefetch(first);
+                    }
+                    *i = NIL;
+                } else {
+                    *i = c.next(*i);
+                    if *i != NIL {
+                        c.prefetch_slot(*i);
+                        walking = true;
+                    }
+                }
+            }
+            if !walking {
+                return;
             }
         }
     }
