@@ -539,6 +539,21 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn warm_is_only_a_hint() {
+        let mut h = Hash::new();
+        h.warm([&b"f1"[..]].into_iter());
+        for i in 0..5000 {
+            h.set(format!("f{i}").as_bytes(), b"v", L);
+        }
+        assert_eq!(h.encoding(), "hashtable");
+        // Fields deep in their chains, absent ones, more than one warm takes.
+        let fields: Vec<String> = (0..100).map(|i| format!("f{}", i * 97)).chain(["absent".into()]).collect();
+        h.warm(fields.iter().map(|f| f.as_bytes()));
+        assert_eq!(h.len(), 5000);
+        assert_eq!((h.get(b"f97"), h.get(b"absent")), (Some(&b"v"[..]), None));
+    }
+
+    #[test]
     fn value_threshold() {
         let mut h = Hash::new();
         h.set(b"f", &[b'x'; 64], L);
