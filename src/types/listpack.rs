@@ -18,8 +18,101 @@ use crate::num::string2ll;
 
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Listpack {
-    buf: Vec<u8>,
+    buf: Buf,
     len: usize,
+}
+
+/// A listpack's bytes, with room kept before them as well as after, so that
+/// entries added or removed at the head (LPUSH, LPOP on a list's first node)
+/// move no other entry: a plain vector moves them all, on average half a
+/// node (4 KB) per push, 5% of an LPUSH run.
+#[derive(Clone, Default)]
+struct Buf {
+    v: Vec<u8>,
+    /// Where the bytes start in `v`; `v[..start]` is free.
+    start: usize,
+}
+
+/// Most room [`Buf::open`] makes at the front at once: enough that pushes
+/// at the head rarely move the node, little enough that a small collection
+/// that once gained a new first member does not double in size.
+const FRONT_ROOM: usize = 512;
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.v[self.start..]
+    }
+}
+
+impl std::ops::DerefMut for Buf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.v[self.start..]
+    }
+}
+
+impl PartialEq for Buf {
+    fn eq(&self, other: &Buf) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Buf {}
+
+impl Buf {
+    fn with_capacity(n: usize) -> Buf {
+        Buf { v: Vec::with_capacity(n), start: 0 }
+    }
+
+    /// Opens `size` bytes at `pos` (up to the end), for the caller to fill.
+    fn open(&mut self, pos: usize, size: usize) -> &mut [u8] {
+        let len = self.len();
+        if pos == len {
+            self.v.resize(self.v.len() + size, 0);
+        } else if pos == 0 && size <= self.start {
+            self.start -= size;
+        } else if pos == 0 {
+            // Room in front is made once for many pushes, by moving the
+            // bytes once into a vector that has it.
+            let room = len.clamp(size, FRONT_ROOM.max(size));
+            let mut v = Vec::with_capacity(room + len);
+            v.resize(room, 0);
+            v.extend_from_slice(self);
+            self.v = v;
+            self.start = room - size;
+        } else {
+            let at = self.start + pos;
+            self.v.splice(at..at, std::iter::repeat_n(0u8, size));
+        }
+        &mut self[pos..pos + size]
+    }
+
+    /// Removes the bytes of `range`.
+    fn close(&mut self, range: std::ops::Range<usize>) {
+        if range.start == 0 && range.end < self.len() {
+            self.start += range.end;
+        } else if range.start == 0 {
+            self.v.clear();
+            self.start = 0;
+        } else {
+            self.v.drain(self.start + range.start..self.start + range.end);
+        }
+    }
+
+    fn split_off(&mut self, at: usize) -> Buf {
+        Buf { v: self.v.split_off(self.start + at), start: 0 }
+    }
+
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.v.extend_from_slice(bytes);
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.v.drain(..self.start);
+        self.start = 0;
+        self.v.shrink_to_fit();
+    }
 }
 
 impl std::fmt::Debug for Listpack {
@@ -94,11 +187,11 @@ pub const MAX_SAFE_SIZE: usize = 1 << 30;
 
 impl Listpack {
     pub fn new() -> Listpack {
-        Listpack { buf: Vec::new(), len: 0 }
+        Listpack { buf: Buf::default(), len: 0 }
     }
 
     pub fn with_capacity(bytes: usize) -> Listpack {
-        Listpack { buf: Vec::with_capacity(bytes), len: 0 }
+        Listpack { buf: Buf::with_capacity(bytes), len: 0 }
     }
 
     /// Number of entries.
@@ -268,15 +361,7 @@ impl Listpack {
     /// Inserts `v` as a new entry at byte position `pos` (an entry start or
     /// [`Listpack::end`]); the entry that was there follows it.
     pub fn insert(&mut self, pos: usize, v: &[u8]) {
-        let size = entry_size(v.len());
-        if pos == self.buf.len() {
-            let old = self.buf.len();
-            self.buf.resize(old + size, 0);
-            Self::write_entry(&mut self.buf[old..], v);
-        } else {
-            self.buf.splice(pos..pos, std::iter::repeat_n(0u8, size));
-            Self::write_entry(&mut self.buf[pos..pos + size], v);
-        }
+        Self::write_entry(self.buf.open(pos, entry_size(v.len())), v);
         self.len += 1;
     }
 
@@ -292,7 +377,7 @@ impl Listpack {
     /// at `pos`.
     pub fn delete(&mut self, pos: usize) {
         let e = self.skip(pos);
-        self.buf.drain(pos..e);
+        self.buf.close(pos..e);
         self.len -= 1;
     }
 
@@ -304,7 +389,7 @@ impl Listpack {
             e = self.skip(e);
             n += 1;
         }
-        self.buf.drain(pos..e);
+        self.buf.close(pos..e);
         self.len -= n;
         n
     }
@@ -313,12 +398,13 @@ impl Listpack {
     pub fn replace(&mut self, pos: usize, v: &[u8]) {
         let e = self.skip(pos);
         let size = entry_size(v.len());
-        if e - pos == size {
-            Self::write_entry(&mut self.buf[pos..e], v);
-        } else {
-            self.buf.splice(pos..e, std::iter::repeat_n(0u8, size));
-            Self::write_entry(&mut self.buf[pos..pos + size], v);
+        let old = e - pos;
+        if size > old {
+            self.buf.open(e, size - old);
+        } else if size < old {
+            self.buf.close(pos + size..e);
         }
+        Self::write_entry(&mut self.buf[pos..pos + size], v);
     }
 
     /// Moves the entries from `pos` on into a new listpack.
@@ -472,7 +558,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn matches_vec(ops in proptest::collection::vec((0u8..6, 0usize..40, proptest::collection::vec(any::<u8>(), 0..300)), 0..60)) {
+        fn matches_vec(ops in proptest::collection::vec((0u8..8, 0usize..40, proptest::collection::vec(any::<u8>(), 0..300)), 0..60)) {
             let mut lp = Listpack::new();
             let mut model: Vec<Vec<u8>> = Vec::new();
             for (op, i, v) in ops {
@@ -506,6 +592,20 @@ mod tests {
                         lp.append(&tail);
                         tail.delete_run(0, 2);
                         model.extend(mtail);
+                    }
+                    // Pops at the head, as LPOP with a count.
+                    6 => {
+                        let n = lp.delete_run(0, i % 4);
+                        prop_assert_eq!(n, (i % 4).min(model.len()));
+                        model.drain(..n);
+                    }
+                    // Equal whatever room either keeps around its bytes.
+                    7 => {
+                        let mut fresh = Listpack::new();
+                        model.iter().for_each(|v| fresh.push_back(v));
+                        prop_assert_eq!(&fresh, &lp);
+                        lp.shrink_to_fit();
+                        prop_assert_eq!(&fresh, &lp);
                     }
                     _ => {}
                 }
