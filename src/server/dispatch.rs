@@ -372,10 +372,9 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
     // the dbs report expiries and new keys if someone listens for them.
     shard.listen();
     let registry = registry();
-    // One clock reading per command: each command's end is the next one's
-    // start (at pipeline 16 the second reading was 3% of the shard's time).
     prefetch_keys(shard, batch);
-    let mut started = Instant::now();
+    let first = out.usec.len();
+    let mut clock = BatchClock::start();
     for c in &batch.cmds {
         let cmd = registry.by_id(c.id);
         let args = &batch.args[c.start as usize..(c.start + c.argc) as usize];
@@ -423,17 +422,70 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
             // Keyspace events stay in command order all the same.
             shard.flush_all_events(now);
         }
-        let ended = Instant::now();
-        let usec = ended.duration_since(started).as_micros() as u64;
-        started = ended;
-        if c.counted {
-            shard.stats.record_call(c.id, usec, error_of(&out.buf[before..]));
-        }
         out.ends.push(out.buf.len() as u32);
-        out.usec.push(usec.min(u32::MAX as u64) as u32);
+        out.usec.push(clock.lap());
     }
     if batch.atomic {
         shard.after_command(now);
+    }
+    clock.finish(&mut out.usec[first..]);
+    for (i, c) in batch.cmds.iter().enumerate().filter(|(_, c)| c.counted) {
+        let i = first + i;
+        let start = if i == 0 { 0 } else { out.ends[i - 1] as usize };
+        let reply = &out.buf[start..out.ends[i] as usize];
+        shard.stats.record_call(c.id, out.usec[i] as u64, error_of(reply));
+    }
+}
+
+/// Times the commands of a batch for their commandstats and the slow log.
+/// A clock reading costs about 35 ns on this kind of VM, 3-4% of a command
+/// at pipeline 16, and the TSC about half that: so the clock is read twice
+/// a batch and its time shared out between the commands by the TSC ticks
+/// each took. The totals are the clock's, and no TSC frequency is needed.
+struct BatchClock {
+    started: Instant,
+    last: u64,
+}
+
+impl BatchClock {
+    fn start() -> BatchClock {
+        BatchClock { started: Instant::now(), last: ticks() }
+    }
+
+    /// The ticks (in units of 16) since the last lap, for one command.
+    fn lap(&mut self) -> u32 {
+        let now = ticks();
+        let lap = now.saturating_sub(self.last) >> 4;
+        self.last = now;
+        lap.min(u32::MAX as u64) as u32
+    }
+
+    /// Turns `laps` into microseconds of the batch's time.
+    fn finish(self, laps: &mut [u32]) {
+        share_out(self.started.elapsed().as_micros(), laps);
+    }
+}
+
+/// Replaces each lap by its share of `total`.
+fn share_out(total: u128, laps: &mut [u32]) {
+    let ticks: u128 = laps.iter().map(|&l| l as u128).sum();
+    for lap in laps {
+        let share = if ticks == 0 { 0 } else { total * *lap as u128 / ticks };
+        *lap = share.min(u32::MAX as u128) as u32;
+    }
+}
+
+/// A cheap monotonic counter: the TSC where there is one.
+fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: RDTSC has no preconditions on x86_64.
+    unsafe {
+        std::arch::x86_64::_rdtsc()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
     }
 }
 
@@ -805,5 +857,24 @@ impl Pipeline {
         trim(&mut self.owners, SCRATCH_ITEMS);
         trim(&mut self.split_args, SCRATCH_ITEMS);
         trim(&mut self.cross_out, SCRATCH_BYTES);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_time_is_shared_out_by_ticks() {
+        let mut laps = [10, 30, 0, 60];
+        share_out(1000, &mut laps);
+        assert_eq!(laps, [100, 300, 0, 600]);
+        let mut idle = [0, 0];
+        share_out(5, &mut idle);
+        assert_eq!(idle, [0, 0]);
+        let mut clock = BatchClock::start();
+        let mut laps = [clock.lap(), clock.lap()];
+        clock.finish(&mut laps);
+        assert!(laps.iter().all(|&us| us < 1_000_000));
     }
 }
