@@ -470,7 +470,7 @@ impl BatchClock {
 fn share_out(total: u128, laps: &mut [u32]) {
     let ticks: u128 = laps.iter().map(|&l| l as u128).sum();
     for lap in laps {
-        let share = if ticks == 0 { 0 } else { total * *lap as u128 / ticks };
+        let share = (total * *lap as u128).checked_div(ticks).unwrap_or(0);
         *lap = share.min(u32::MAX as u128) as u32;
     }
 }
