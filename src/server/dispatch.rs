@@ -437,7 +437,7 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
     }
 }
 
-/// Times the commands of a batch for their commandstats and the slow log.
+/// Times the commands of a batch for their commandstats.
 /// A clock reading costs about 35 ns on this kind of VM, 3-4% of a command
 /// at pipeline 16, and the TSC about half that: so the clock is read twice
 /// a batch and its time shared out between the commands by the TSC ticks
@@ -466,12 +466,17 @@ impl BatchClock {
     }
 }
 
-/// Replaces each lap by its share of `total`.
+/// Replaces each lap by its share of `total`, rounded so that the shares
+/// add up to `total`: a batch of sixteen 0.4 µs commands counts 6 µs, not
+/// sixteen times zero.
 fn share_out(total: u128, laps: &mut [u32]) {
     let ticks: u128 = laps.iter().map(|&l| l as u128).sum();
+    let (mut run, mut given) = (0u128, 0u128);
     for lap in laps {
-        let share = (total * *lap as u128).checked_div(ticks).unwrap_or(0);
-        *lap = share.min(u32::MAX as u128) as u32;
+        run += *lap as u128;
+        let upto = (total * run).checked_div(ticks).unwrap_or(0);
+        *lap = (upto - given).min(u32::MAX as u128) as u32;
+        given = upto;
     }
 }
 
@@ -869,6 +874,9 @@ mod tests {
         let mut laps = [10, 30, 0, 60];
         share_out(1000, &mut laps);
         assert_eq!(laps, [100, 300, 0, 600]);
+        let mut even = [1; 16];
+        share_out(6, &mut even);
+        assert_eq!((even.iter().sum::<u32>(), even.iter().max()), (6, Some(&1)));
         let mut idle = [0, 0];
         share_out(5, &mut idle);
         assert_eq!(idle, [0, 0]);
