@@ -17,6 +17,7 @@ pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod sets;
+pub mod slowlog;
 pub mod sort;
 pub mod specs;
 pub mod strings;
@@ -401,7 +402,7 @@ pub struct Registry {
 }
 
 /// Every family's table, in the order `COMMAND` lists them.
-fn families() -> [&'static [Command]; 16] {
+fn families() -> [&'static [Command]; 17] {
     [
         strings::COMMANDS,
         lists::COMMANDS,
@@ -417,6 +418,7 @@ fn families() -> [&'static [Command]; 16] {
         transactions::COMMANDS,
         pubsub::COMMANDS,
         server::COMMANDS,
+        slowlog::COMMANDS,
         persistence::COMMANDS,
         introspect::COMMANDS,
     ]
@@ -439,6 +441,7 @@ pub(crate) fn family_args() -> impl Iterator<Item = &'static [(&'static str, &'s
         transactions::ARGS,
         pubsub::ARGS,
         server::ARGS,
+        slowlog::ARGS,
         persistence::ARGS,
         introspect::ARGS,
     ]

@@ -48,6 +48,9 @@ pub struct Config {
     /// `databases` >= 1 (immutable).
     pub databases: usize,
     pub maxclients: usize,
+    /// `slowlog-log-slower-than`: microseconds; negative = off, 0 = all.
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
     /// `requirepass`: `None` when empty.
     pub requirepass: Option<String>,
     pub loglevel: LogLevel,
@@ -222,6 +225,8 @@ impl Config {
             dir: PathBuf::new(),
             databases: 0,
             maxclients: 0,
+            slowlog_log_slower_than: 0,
+            slowlog_max_len: 0,
             requirepass: None,
             loglevel: LogLevel::Notice,
             logfile: String::new(),

@@ -381,6 +381,21 @@ pub static SETTINGS: &[Setting] = &[
         flags: Flags::MUTABLE,
         kind: int_field!(maxclients, 1, UINT_MAX),
     },
+    // --- Slow log ---------------------------------------------------------
+    Setting {
+        name: "slowlog-log-slower-than",
+        doc: "Log commands that run at least this many microseconds in SLOWLOG (negative = off, 0 = every command).",
+        default: "10000",
+        flags: Flags::MUTABLE,
+        kind: int_field!(slowlog_log_slower_than, -1, i64::MAX),
+    },
+    Setting {
+        name: "slowlog-max-len",
+        doc: "Most entries SLOWLOG keeps.",
+        default: "128",
+        flags: Flags::MUTABLE,
+        kind: int_field!(slowlog_max_len, 0, i64::MAX),
+    },
     Setting {
         name: "proto-max-bulk-len",
         doc: "Maximum size of a single bulk string in a request.",

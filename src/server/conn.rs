@@ -18,6 +18,7 @@ use crate::server::dispatch::{Pipeline, Target};
 use crate::server::migrate::{Affinity, Arrival};
 use crate::server::monitor;
 use crate::server::shared::unix_us;
+use crate::server::slowlog;
 use crate::server::transport;
 use crate::server::Core;
 use crate::shard::stats::error_of;
@@ -488,7 +489,11 @@ impl Connection {
                     let usec = started.elapsed().as_micros() as u64;
                     let error = error_of(&reply.buf[before..]);
                     failed = error.is_some();
-                    self.core.shard.borrow_mut().stats.record_call(resolved.id, usec, error);
+                    let shard = &mut *self.core.shard.borrow_mut();
+                    shard.stats.record_call(resolved.id, usec, error);
+                    // As of after the command: CONFIG SET of the threshold applies to itself.
+                    let config = shard.config.refresh(&self.core.shared);
+                    slowlog::log(&self.core.shared, config, &self.client, resolved.cmd, usec, args);
                 });
                 // DISCARD and RESET also forget the WATCHed keys.
                 if had_watches && matches!(cmd.name, "discard" | "reset") && !failed {

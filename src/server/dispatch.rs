@@ -20,6 +20,7 @@ use crate::resp::{Proto, Reply};
 use crate::server::blocking::{self, Blocked};
 use crate::server::migrate::Site;
 use crate::server::shared::unix_ms;
+use crate::server::slowlog;
 use crate::server::Core;
 use crate::server::{cross, merge};
 use crate::shard::stats::error_of;
@@ -91,6 +92,9 @@ pub struct BatchOutput {
     pub buf: Vec<u8>,
     pub ends: Vec<u32>,
     pub usec: Vec<u32>,
+    /// The commands that go into the slow log (id, microseconds,
+    /// arguments): the connection logs them, as it knows the client.
+    pub slow: Vec<(u16, u64, Vec<Bytes>)>,
 }
 
 impl BatchOutput {
@@ -104,6 +108,7 @@ impl BatchOutput {
         self.buf.clear();
         self.ends.clear();
         self.usec.clear();
+        self.slow.clear();
         trim(&mut self.buf, SCRATCH_BYTES);
         trim(&mut self.ends, SCRATCH_ITEMS);
         trim(&mut self.usec, SCRATCH_ITEMS);
@@ -433,7 +438,11 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
         let i = first + i;
         let start = if i == 0 { 0 } else { out.ends[i - 1] as usize };
         let reply = &out.buf[start..out.ends[i] as usize];
-        shard.stats.record_call(c.id, out.usec[i] as u64, error_of(reply));
+        let usec = out.usec[i] as u64;
+        shard.stats.record_call(c.id, usec, error_of(reply));
+        if slowlog::is_slow(shard.config.get(), usec) && !registry.by_id(c.id).has(flag::SKIP_SLOWLOG) {
+            out.slow.push((c.id, usec, batch.args[c.start as usize..(c.start + c.argc) as usize].to_vec()));
+        }
     }
 }
 
@@ -722,9 +731,17 @@ impl Pipeline {
             Some(Barrier::Exec(r, t, queued)) => self.cross_out = crate::tx::exec::run(core, ctx, r, t, queued).await,
             None => {}
         }
+        self.log_slow(core, ctx);
         self.assemble(core, ctx, out);
         self.clear();
         None
+    }
+
+    /// Puts the commands the shards found slow into the slow log.
+    fn log_slow(&self, core: &Core, ctx: &ConnCtx<'_>) {
+        for &(id, usec, ref args) in self.outputs.iter().flat_map(|out| &out.slow) {
+            slowlog::log(ctx.shared, core.shard.borrow().config.get(), ctx.client, registry().by_id(id), usec, args);
+        }
     }
 
     /// The plain path: no transaction, one message per remote shard.
@@ -838,7 +855,9 @@ impl Pipeline {
                     merge::merge(s.merge, ctx, args, &parts, owners, &mut Reply::new(out, s.proto));
                     let parts = &self.parts[s.parts.0 as usize..s.parts.1 as usize];
                     let usec = BatchOutput::usec_of(&self.outputs, parts.iter().map(|&(shard, i)| (shard as usize, i)));
-                    core.shard.borrow_mut().stats.record_split(s.id, usec, error_of(&out[before..]));
+                    let mut shard = core.shard.borrow_mut();
+                    shard.stats.record_split(s.id, usec, error_of(&out[before..]));
+                    slowlog::log(ctx.shared, shard.config.get(), ctx.client, registry().by_id(s.id), usec, args);
                 }
             }
         }

@@ -12,6 +12,7 @@ pub mod merge;
 pub mod migrate;
 pub mod monitor;
 pub mod shared;
+pub mod slowlog;
 pub mod transport;
 
 mod lockfile;

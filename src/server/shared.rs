@@ -28,6 +28,7 @@ pub struct Shared {
     /// Connections moved to the core owning their keys (`server::migrate`).
     pub migrated_connections: AtomicU64,
     pub monitors: Monitors,
+    pub slowlog: crate::server::slowlog::SlowLog,
     /// Every pub/sub subscription of the server.
     pub pubsub: crate::pubsub::Directory,
     /// Unix seconds of the last successful save (`LASTSAVE`).
@@ -51,6 +52,7 @@ impl Shared {
             rejected_connections: AtomicU64::new(0),
             migrated_connections: AtomicU64::new(0),
             monitors: Monitors::default(),
+            slowlog: Default::default(),
             pubsub: Default::default(),
             last_save: AtomicU64::new(unix_ms() / 1000),
             persist: Default::default(),
