@@ -164,3 +164,29 @@ fn entries_name_the_command_the_client_and_trim_long_ones() {
     // threshold applies to the CONFIG SET that set it.
     assert_eq!(c.int(&["SLOWLOG", "LEN"]), 1);
 }
+
+#[test]
+fn credentials_are_redacted_as_redis_does() {
+    let server = Server::start();
+    let oracle = Oracle::start(&[]);
+    let mut ports = vec![server.port];
+    ports.extend(oracle.as_ref().map(|o| o.port));
+    for port in ports {
+        let mut c = Conn::open(port);
+        c.expect(&["CONFIG", "SET", "slowlog-log-slower-than", "0"], "+OK\r\n");
+        c.call(&["AUTH", "nobody", "secret"]);
+        c.call(&["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "carol"]);
+        c.expect(&["CONFIG", "SET", "requirepass", "secret", "maxclients", "500"], "+OK\r\n");
+        c.expect(&["AUTH", "secret"], "+OK\r\n");
+        c.expect(&["CONFIG", "SET", "requirepass", ""], "+OK\r\n");
+        let args: Vec<Vec<String>> = entries(&mut c, "5").into_iter().map(|e| e.args).collect();
+        let want = [
+            strings(&["CONFIG", "SET", "requirepass", "(redacted)"]),
+            strings(&["AUTH", "(redacted)"]),
+            strings(&["CONFIG", "SET", "requirepass", "(redacted)", "maxclients", "500"]),
+            strings(&["HELLO", "2", "AUTH", "(redacted)", "(redacted)", "SETNAME", "carol"]),
+            strings(&["AUTH", "(redacted)", "(redacted)"]),
+        ];
+        assert_eq!(args, want, "port {port}");
+    }
+}

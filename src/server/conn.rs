@@ -678,7 +678,7 @@ impl Connection {
 
     fn feed_monitors(&self, db: usize, name: &str, args: &[Bytes]) {
         let addr = self.client.addr.to_string();
-        let line = match credential_positions(name, args) {
+        let line = match slowlog::credential_positions(name, args) {
             Some(secret) => {
                 let redacted: Vec<Bytes> = args
                     .iter()
@@ -720,17 +720,4 @@ fn allowed_when_subscribed(name: &str) -> bool {
 /// `processCommand`).
 fn runs_inside_multi(name: &str) -> bool {
     matches!(name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
-}
-
-/// Which arguments carry credentials that MONITOR must never show: every
-/// argument of AUTH, the user and password after HELLO's AUTH.
-fn credential_positions(name: &str, args: &[Bytes]) -> Option<Box<dyn Fn(usize) -> bool>> {
-    match name {
-        "auth" => Some(Box::new(|i| i > 0)),
-        "hello" => {
-            let at = args.iter().position(|a| a.eq_ignore_ascii_case(b"auth"))?;
-            Some(Box::new(move |i| i == at + 1 || i == at + 2))
-        }
-        _ => None,
-    }
 }

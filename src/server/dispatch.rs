@@ -446,6 +446,14 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
     }
 }
 
+/// Puts the commands the shards found slow into the slow log, as the
+/// client's.
+pub fn log_slow(core: &Core, ctx: &ConnCtx<'_>, outputs: &[BatchOutput]) {
+    for &(id, usec, ref args) in outputs.iter().flat_map(|out| &out.slow) {
+        slowlog::log(ctx.shared, core.shard.borrow().config.get(), ctx.client, registry().by_id(id), usec, args);
+    }
+}
+
 /// Times the commands of a batch for their commandstats.
 /// A clock reading costs about 35 ns on this kind of VM, 3-4% of a command
 /// at pipeline 16, and the TSC about half that: so the clock is read twice
@@ -731,17 +739,10 @@ impl Pipeline {
             Some(Barrier::Exec(r, t, queued)) => self.cross_out = crate::tx::exec::run(core, ctx, r, t, queued).await,
             None => {}
         }
-        self.log_slow(core, ctx);
+        log_slow(core, ctx, &self.outputs);
         self.assemble(core, ctx, out);
         self.clear();
         None
-    }
-
-    /// Puts the commands the shards found slow into the slow log.
-    fn log_slow(&self, core: &Core, ctx: &ConnCtx<'_>) {
-        for &(id, usec, ref args) in self.outputs.iter().flat_map(|out| &out.slow) {
-            slowlog::log(ctx.shared, core.shard.borrow().config.get(), ctx.client, registry().by_id(id), usec, args);
-        }
     }
 
     /// The plain path: no transaction, one message per remote shard.

@@ -103,6 +103,25 @@ impl SlowLog {
     }
 }
 
+/// Which arguments carry credentials that neither MONITOR nor the slow log
+/// may show: every argument of AUTH, the user and password after HELLO's
+/// AUTH, the values of sensitive settings (`requirepass`) in CONFIG SET.
+pub fn credential_positions<A: AsRef<[u8]>>(name: &str, args: &[A]) -> Option<Box<dyn Fn(usize) -> bool>> {
+    match name {
+        "auth" => Some(Box::new(|i| i > 0)),
+        "hello" => {
+            let at = args.iter().position(|a| a.as_ref().eq_ignore_ascii_case(b"auth"))?;
+            Some(Box::new(move |i| i == at + 1 || i == at + 2))
+        }
+        "config|set" => {
+            let sensitive = |i: usize| crate::config::lookup(args[i].as_ref()).is_some_and(|s| s.is_sensitive());
+            let values: Vec<usize> = (3..args.len()).step_by(2).filter(|&i| sensitive(i - 1)).collect();
+            (!values.is_empty()).then(|| Box::new(move |i| values.contains(&i)) as Box<dyn Fn(usize) -> bool>)
+        }
+        _ => None,
+    }
+}
+
 /// Logs a command of `client` that ran `usec`, if that is slow.
 /// (`config` is the caller's copy of the settings: no lock on the way.)
 pub fn log<A: AsRef<[u8]>>(shared: &Shared, config: &Config, client: &Client, cmd: &Command, usec: u64, args: &[A]) {
@@ -110,7 +129,15 @@ pub fn log<A: AsRef<[u8]>>(shared: &Shared, config: &Config, client: &Client, cm
         return;
     }
     let name = client.state.borrow().name.as_deref().unwrap_or_default().to_vec();
-    shared.slowlog.push(config, usec, args, client.addr.to_string(), name);
+    let peer = client.addr.to_string();
+    match credential_positions(cmd.name, args) {
+        Some(secret) => {
+            let redacted: Vec<&[u8]> =
+                args.iter().enumerate().map(|(i, a)| if secret(i) { &b"(redacted)"[..] } else { a.as_ref() }).collect();
+            shared.slowlog.push(config, usec, &redacted, peer, name);
+        }
+        None => shared.slowlog.push(config, usec, args, peer, name),
+    }
 }
 
 #[cfg(test)]
