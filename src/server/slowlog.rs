@@ -3,9 +3,10 @@
 //! `slowlog-max-len` of them, as Redis's `slowlog.c`.
 //!
 //! One log for the server behind a lock: only slow commands and SLOWLOG
-//! itself take it. A command is timed where it runs (a shard's batch, the
-//! connection, a cross-shard coordinator) and logged by its connection,
-//! which knows the client's address and name.
+//! itself take it. A command is timed where it runs (a shard's batch, or
+//! the connection) and logged by its connection, which knows the client's
+//! address and name. Not logged yet: commands a cross-shard coordinator
+//! runs (`server::cross`) and blocking commands that had to wait.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
