@@ -12,12 +12,18 @@ use blackbox::{session, Conn, Oracle};
 use common::Server;
 use shardis::slot::shard_of_key;
 
+/// shardis's port, and redis-server's when it is installed.
+fn ports(server: &Server, oracle: &Option<Oracle>) -> Vec<u16> {
+    let mut v = vec![server.port];
+    v.extend(oracle.as_ref().map(|o| o.port));
+    v
+}
+
 #[test]
 fn errors_help_and_what_gets_logged_match_redis() {
     let server = Server::start();
     let oracle = Oracle::start(&[]);
-    let mut ports = vec![server.port];
-    ports.extend(oracle.as_ref().map(|o| o.port));
+    let ports = ports(&server, &oracle);
     let help = "*12\r\n\
         +SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n\
         +GET [<count>]\r\n\
@@ -169,8 +175,7 @@ fn entries_name_the_command_the_client_and_trim_long_ones() {
 fn credentials_are_redacted_as_redis_does() {
     let server = Server::start();
     let oracle = Oracle::start(&[]);
-    let mut ports = vec![server.port];
-    ports.extend(oracle.as_ref().map(|o| o.port));
+    let ports = ports(&server, &oracle);
     for port in ports {
         let mut c = Conn::open(port);
         c.expect(&["CONFIG", "SET", "slowlog-log-slower-than", "0"], "+OK\r\n");

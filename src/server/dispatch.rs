@@ -436,11 +436,11 @@ pub fn execute(shard: &mut Shard, batch: &ShardBatch, out: &mut BatchOutput) {
     clock.finish(&mut out.usec[first..]);
     for (i, c) in batch.cmds.iter().enumerate().filter(|(_, c)| c.counted) {
         let i = first + i;
-        let start = if i == 0 { 0 } else { out.ends[i - 1] as usize };
-        let reply = &out.buf[start..out.ends[i] as usize];
         let usec = out.usec[i] as u64;
-        shard.stats.record_call(c.id, usec, error_of(reply));
-        if slowlog::is_slow(shard.config.get(), usec) && !registry.by_id(c.id).has(flag::SKIP_SLOWLOG) {
+        shard.stats.record_call(c.id, usec, error_of(out.reply(i as u32)));
+        // Only the threshold here, to copy no arguments in vain; the rest
+        // of the rule is `slowlog::log`'s.
+        if slowlog::is_slow(shard.config.get(), usec) {
             out.slow.push((c.id, usec, batch.args[c.start as usize..(c.start + c.argc) as usize].to_vec()));
         }
     }
@@ -452,6 +452,14 @@ pub fn log_slow(core: &Core, ctx: &ConnCtx<'_>, outputs: &[BatchOutput]) {
     for &(id, usec, ref args) in outputs.iter().flat_map(|out| &out.slow) {
         slowlog::log(ctx.shared, core.shard.borrow().config.get(), ctx.client, registry().by_id(id), usec, args);
     }
+}
+
+/// Counts a command split over shards, once its parts are merged into
+/// `reply`, and logs it if it was slow (the plain path and EXEC's).
+pub fn record_split<A: AsRef<[u8]>>(core: &Core, ctx: &ConnCtx<'_>, id: u16, usec: u64, reply: &[u8], args: &[A]) {
+    let mut shard = core.shard.borrow_mut();
+    shard.stats.record_split(id, usec, error_of(reply));
+    slowlog::log(ctx.shared, shard.config.get(), ctx.client, registry().by_id(id), usec, args);
 }
 
 /// Times the commands of a batch for their commandstats.
@@ -856,9 +864,7 @@ impl Pipeline {
                     merge::merge(s.merge, ctx, args, &parts, owners, &mut Reply::new(out, s.proto));
                     let parts = &self.parts[s.parts.0 as usize..s.parts.1 as usize];
                     let usec = BatchOutput::usec_of(&self.outputs, parts.iter().map(|&(shard, i)| (shard as usize, i)));
-                    let mut shard = core.shard.borrow_mut();
-                    shard.stats.record_split(s.id, usec, error_of(&out[before..]));
-                    slowlog::log(ctx.shared, shard.config.get(), ctx.client, registry().by_id(s.id), usec, args);
+                    record_split(core, ctx, s.id, usec, &out[before..], args);
                 }
             }
         }

@@ -23,13 +23,13 @@ use futures::channel::oneshot;
 
 use super::coord::{Tx, UNAVAILABLE};
 use super::{Intents, Mode};
-use crate::cmd::{registry, ConnCtx, Exec, Merge, Resolved};
+use crate::cmd::{ConnCtx, Exec, Merge, Resolved};
 use crate::resp::{Proto, Reply};
 use crate::server::cross::Cross;
 use crate::server::dispatch::{self, BatchOutput, ShardBatch, ShardCmd, ShardRequest, Target};
+use crate::server::merge;
 use crate::server::shared::unix_ms;
 use crate::server::Core;
-use crate::server::{merge, slowlog};
 use crate::shard::blocking::{self as shard_blocking, Served};
 use crate::shard::stats::error_of;
 use crate::shard::Shard;
@@ -497,9 +497,7 @@ fn assemble(
                 let before = out.len();
                 merge::merge(*kind, ctx, args, &replies, owners, &mut Reply::new(&mut out, *proto));
                 let usec = BatchOutput::usec_of(&outputs[*seg], parts.iter().copied());
-                let mut shard = core.shard.borrow_mut();
-                shard.stats.record_split(*id, usec, error_of(&out[before..]));
-                slowlog::log(ctx.shared, shard.config.get(), ctx.client, registry().by_id(*id), usec, args);
+                dispatch::record_split(core, ctx, *id, usec, &out[before..], args);
             }
             Part::Hops { .. } => out.extend_from_slice(&hop_replies.next().unwrap_or_default()),
         }
