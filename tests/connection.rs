@@ -9,20 +9,13 @@ mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use blackbox::{bulk_text, esc, session, Conn, Oracle};
+use blackbox::{bulk_text, esc, ports, session, Conn, Oracle};
 use common::Server;
 use shardis::slot::shard_of_key;
 
 /// Keys named `{prefix}{n}` that live on `shard` of the test server's two.
 fn keys_on(prefix: &str, shard: usize, n: usize) -> Vec<String> {
     (0..).map(|i| format!("{}{}", prefix, i)).filter(|k| shard_of_key(k.as_bytes(), 2) == shard).take(n).collect()
-}
-
-/// The ports to run a Redis-compatible session on: shardis, then the oracle.
-fn ports(server: &Server, oracle: &Option<Oracle>) -> Vec<u16> {
-    let mut v = vec![server.port];
-    v.extend(oracle.as_ref().map(|o| o.port));
-    v
 }
 
 #[test]

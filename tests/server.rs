@@ -11,7 +11,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use blackbox::{bulk_array, esc, info_field, session, Conn, Oracle};
+use blackbox::{bulk_array, esc, info_field, ports, session, Conn, Oracle};
 use common::Server;
 use shardis::slot::shard_of_key;
 
@@ -23,12 +23,6 @@ fn keys_on(prefix: &str, shard: usize, n: usize) -> Vec<String> {
 /// Two keys on each shard.
 fn spread_keys(prefix: &str) -> Vec<String> {
     keys_on(prefix, 0, 2).into_iter().chain(keys_on(prefix, 1, 2)).collect()
-}
-
-fn ports(server: &Server, oracle: &Option<Oracle>) -> Vec<u16> {
-    let mut v = vec![server.port];
-    v.extend(oracle.as_ref().map(|o| o.port));
-    v
 }
 
 fn unix_now() -> u64 {

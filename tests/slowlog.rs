@@ -8,16 +8,9 @@ mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use blackbox::{session, Conn, Oracle};
+use blackbox::{ports, session, Conn, Oracle};
 use common::Server;
 use shardis::slot::shard_of_key;
-
-/// shardis's port, and redis-server's when it is installed.
-fn ports(server: &Server, oracle: &Option<Oracle>) -> Vec<u16> {
-    let mut v = vec![server.port];
-    v.extend(oracle.as_ref().map(|o| o.port));
-    v
-}
 
 #[test]
 fn errors_help_and_what_gets_logged_match_redis() {

@@ -176,6 +176,14 @@ pub fn info_field(info: &str, field: &str) -> Option<String> {
 #[allow(unused_imports)]
 pub use crate::common::oracle::RedisServer as Oracle;
 
+/// The ports to run a Redis-compatible session on: shardis, then the
+/// oracle when redis-server is installed.
+pub fn ports(server: &crate::common::Server, oracle: &Option<Oracle>) -> Vec<u16> {
+    let mut v = vec![server.port];
+    v.extend(oracle.as_ref().map(|o| o.port));
+    v
+}
+
 /// Runs `steps` (command, exact expected reply) in order on one fresh
 /// connection to each port.
 pub fn session(ports: &[u16], steps: &[(&[&str], &str)]) {
