@@ -209,8 +209,7 @@ impl Fixture {
     }
 
     fn execute(&mut self, batch: &ShardBatch) {
-        self.out.buf.clear();
-        self.out.ends.clear();
+        self.out.clear();
         dispatch::execute(&mut self.shard, batch, &mut self.out);
     }
 
@@ -308,6 +307,10 @@ fn list(c: &mut Criterion) {
     for per in [1, 8] {
         fx.bench(&mut g, "lpush_lpop", per, n, pair);
     }
+    // redis-benchmark's LRANGE_100: the first 100 of a long list of
+    // 3-byte elements, where replying is the work.
+    fx.load(n, |_| args(&[b"RPUSH", b"xxx_list", b"xxx"]));
+    fx.bench(&mut g, "lrange_100", 16, n, |_, _| vec![args(&[b"LRANGE", b"xxx_list", b"0", b"99"])]);
     g.finish();
 }
 

@@ -104,7 +104,8 @@ impl BatchOutput {
         &self.buf[start..self.ends[i] as usize]
     }
 
-    fn clear(&mut self) {
+    /// Empties it for the next batch; keeps capacity up to a bound.
+    pub fn clear(&mut self) {
         self.buf.clear();
         self.ends.clear();
         self.usec.clear();
