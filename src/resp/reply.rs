@@ -43,8 +43,17 @@ impl<'a> Reply<'a> {
 
     /// A length as a header number. Lengths of real data fit in i64; saturate
     /// rather than wrap if a caller ever passes something absurd.
+    #[inline]
     fn len_header(&mut self, prefix: u8, n: usize) {
-        self.header(prefix, i64::try_from(n).unwrap_or(i64::MAX));
+        // Most lengths have one or two digits: written as one small array,
+        // without the digit loop (Redis keeps shared headers for these).
+        if n < 10 {
+            self.buf.extend_from_slice(&[prefix, b'0' + n as u8, b'\r', b'\n']);
+        } else if n < 100 {
+            self.buf.extend_from_slice(&[prefix, b'0' + (n / 10) as u8, b'0' + (n % 10) as u8, b'\r', b'\n']);
+        } else {
+            self.header(prefix, i64::try_from(n).unwrap_or(i64::MAX));
+        }
     }
 
     /// Text of a one-line reply: CR and LF become spaces so that the reply
@@ -90,6 +99,7 @@ impl<'a> Reply<'a> {
 
     /// `$len` CRLF bytes CRLF.
     pub fn bulk(&mut self, b: &[u8]) {
+        self.buf.reserve(b.len() + 24);
         self.len_header(b'$', b.len());
         self.buf.extend_from_slice(b);
         self.buf.extend_from_slice(b"\r\n");
@@ -507,6 +517,16 @@ mod tests {
         assert_eq!(both(|r| r.verbatim("txt", b"hello")), pair("$5\r\nhello\r\n", "=9\r\ntxt:hello\r\n"));
         assert_eq!(both(|r| r.verbatim("md", b"")), pair("$0\r\n\r\n", "=4\r\nmd :\r\n"));
         assert_eq!(both(|r| r.verbatim("markdown", b"x")), pair("$1\r\nx\r\n", "=5\r\nmar:x\r\n"));
+    }
+
+    #[test]
+    fn length_headers_at_the_digit_boundaries() {
+        for n in [0usize, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65536] {
+            let payload = vec![b'x'; n];
+            let want = format!("${n}\r\n{}\r\n", "x".repeat(n));
+            assert_eq!(both(|r| r.bulk(&payload)), same(&want), "bulk of {n}");
+            assert_eq!(both(|r| r.array(n)), same(&format!("*{n}\r\n")), "array of {n}");
+        }
     }
 
     #[test]

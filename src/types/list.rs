@@ -748,9 +748,9 @@ impl List {
             Some((node, pos)) => {
                 let i = if index < 0 { len as i64 + index } else { index } as usize;
                 let left = if reverse { i + 1 } else { len - i };
-                ListIter { list: self, node, pos, left, reverse }
+                ListIter::new(self, node, pos, left, reverse)
             }
-            None => ListIter { list: self, node: 0, pos: 0, left: 0, reverse },
+            None => ListIter::new(self, 0, 0, 0, reverse),
         }
     }
 
@@ -763,7 +763,7 @@ impl List {
                 it.left = e - s + 1;
                 it
             }
-            None => ListIter { list: self, node: 0, pos: 0, left: 0, reverse },
+            None => ListIter::new(self, 0, 0, 0, reverse),
         }
     }
 
@@ -796,10 +796,24 @@ impl List {
 /// Knows its length.
 pub struct ListIter<'a> {
     list: &'a List,
+    /// The node being walked and its listpack, fetched once per node.
     node: usize,
+    lp: &'a Listpack,
     pos: usize,
     left: usize,
     reverse: bool,
+}
+
+impl<'a> ListIter<'a> {
+    fn new(list: &'a List, node: usize, pos: usize, left: usize, reverse: bool) -> ListIter<'a> {
+        let lp = if left == 0 { Listpack::EMPTY } else { &list.node(node).lp };
+        ListIter { list, node, lp, pos, left, reverse }
+    }
+
+    fn enter(&mut self, node: usize) {
+        self.node = node;
+        self.lp = &self.list.node(node).lp;
+    }
 }
 
 impl<'a> Iterator for ListIter<'a> {
@@ -810,25 +824,22 @@ impl<'a> Iterator for ListIter<'a> {
             return None;
         }
         self.left -= 1;
-        let n = self.list.node(self.node);
-        let item = n.lp.get(self.pos);
+        // One decode gives the element and where the next one starts.
+        let (item, after) = self.lp.entry(self.pos);
         if self.left > 0 {
             if self.reverse {
-                match n.lp.prev(self.pos) {
+                match self.lp.prev(self.pos) {
                     Some(p) => self.pos = p,
                     None => {
-                        self.node -= 1;
-                        self.pos = self.list.node(self.node).lp.last().expect("non-empty node");
+                        self.enter(self.node - 1);
+                        self.pos = self.lp.last().expect("non-empty node");
                     }
                 }
+            } else if after == self.lp.end() {
+                self.enter(self.node + 1);
+                self.pos = 0;
             } else {
-                match n.lp.next(self.pos) {
-                    Some(p) => self.pos = p,
-                    None => {
-                        self.node += 1;
-                        self.pos = 0;
-                    }
-                }
+                self.pos = after;
             }
         }
         Some(item)

@@ -190,6 +190,10 @@ impl Listpack {
         Listpack { buf: Buf::default(), len: 0 }
     }
 
+    /// An empty listpack to point at where there is none (an iterator over
+    /// nothing).
+    pub const EMPTY: &'static Listpack = &Listpack { buf: Buf { v: Vec::new(), start: 0 }, len: 0 };
+
     pub fn with_capacity(bytes: usize) -> Listpack {
         Listpack { buf: Buf::with_capacity(bytes), len: 0 }
     }
@@ -242,6 +246,11 @@ impl Listpack {
     #[inline]
     fn decode(&self, pos: usize) -> (usize, usize, usize) {
         let b = &self.buf;
+        // Entries under 128 bytes (most) have a one-byte length.
+        if b[pos] < 0x80 {
+            let n = b[pos] as usize;
+            return (pos + 1, n, pos + 1 + n + backlen_len(1 + n));
+        }
         let mut n = 0usize;
         let mut shift = 0;
         let mut p = pos;
@@ -280,8 +289,15 @@ impl Listpack {
     /// The entry at `pos`.
     #[inline]
     pub fn get(&self, pos: usize) -> &[u8] {
-        let (s, n, _) = self.decode(pos);
-        &self.buf[s..s + n]
+        self.entry(pos).0
+    }
+
+    /// The entry at `pos` and the position after it (may be
+    /// [`Listpack::end`]): a walk decodes each entry once.
+    #[inline]
+    pub fn entry(&self, pos: usize) -> (&[u8], usize) {
+        let (s, n, after) = self.decode(pos);
+        (&self.buf[s..s + n], after)
     }
 
     /// The position after the entry at `pos` (may be [`Listpack::end`]).
