@@ -64,11 +64,33 @@ def cpu_seconds(pid):
         return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def lrange_count(test):
+    """N of an LRANGE_N test (lrange_100 ...), else None."""
+    name, _, n = test.partition("_")
+    return int(n) if name == "lrange" and n.isdigit() else None
+
+
+def prepare(port, test, cpus):
+    """What a test needs in the server before it is measured. redis-benchmark's
+    own LRANGE_N tests first push one element per request and then report
+    the push phase first, so their output and the server's CPU time would
+    mix both phases: the list is filled here instead, outside the measured
+    window, as redis-benchmark fills it (LPUSH mylist xxx)."""
+    if lrange_count(test):
+        cmd = ["redis-benchmark", "-p", str(port), "-n", "10000", "-P", "16", "-q", "LPUSH", "mylist", "xxx"]
+        if cpus:
+            cmd = ["taskset", "-c", cpus] + cmd
+        subprocess.run(cmd, capture_output=True, check=True)
+
+
 def run_benchmark(port, test, pipeline, args, cpus):
-    cmd = ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(args.requests),
+    cmd = ["redis-benchmark", "-p", str(port), "-n", str(args.requests),
            "-c", str(args.clients), "-P", str(pipeline), "-q", "--csv"]
     if args.keyspace:
         cmd += ["-r", str(args.keyspace)]
+    n = lrange_count(test)
+    # LRANGE_N as redis-benchmark sends it, without its push phase.
+    cmd += ["LRANGE", "mylist", "0", str(n - 1)] if n else ["-t", test]
     if cpus:
         cmd = ["taskset", "-c", cpus] + cmd
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -139,6 +161,8 @@ def main():
             for test in args.tests.split(","):
                 rps = {"shardis": [], other: []}
                 cpu = {"shardis": [], other: []}
+                for _, port in servers.values():
+                    prepare(port, test, client_cpus)
                 for _ in range(args.rounds):
                     for name, (proc, port) in servers.items():
                         before = cpu_seconds(proc.pid)
