@@ -678,15 +678,8 @@ impl Connection {
 
     fn feed_monitors(&self, db: usize, name: &str, args: &[Bytes]) {
         let addr = self.client.addr.to_string();
-        let line = match slowlog::credential_positions(name, args) {
-            Some(secret) => {
-                let redacted: Vec<Bytes> = args
-                    .iter()
-                    .enumerate()
-                    .map(|(i, a)| if secret(i) { Bytes::from_static(b"(redacted)") } else { a.clone() })
-                    .collect();
-                monitor::format_line(unix_us(), db, &addr, &redacted)
-            }
+        let line = match slowlog::redacted(name, args) {
+            Some(shown) => monitor::format_line(unix_us(), db, &addr, &shown),
             None => monitor::format_line(unix_us(), db, &addr, args),
         };
         self.core.shared.monitors.feed(line);

@@ -42,13 +42,13 @@ impl Monitors {
 
 /// One MONITOR line, as Redis prints it:
 /// `+1339518083.107412 [0 127.0.0.1:60866] "keys" "*"`.
-pub fn format_line(unix_us: u64, db: usize, addr: &str, args: &[Bytes]) -> Bytes {
+pub fn format_line<A: AsRef<[u8]>>(unix_us: u64, db: usize, addr: &str, args: &[A]) -> Bytes {
     let mut out = Vec::with_capacity(64);
     out.push(b'+');
     out.extend_from_slice(format!("{}.{:06} [{} {}]", unix_us / 1_000_000, unix_us % 1_000_000, db, addr).as_bytes());
     for a in args {
         out.push(b' ');
-        repr(a, &mut out);
+        repr(a.as_ref(), &mut out);
     }
     out.extend_from_slice(b"\r\n");
     out.into()

@@ -107,7 +107,7 @@ impl SlowLog {
 /// Which arguments carry credentials that neither MONITOR nor the slow log
 /// may show: every argument of AUTH, the user and password after HELLO's
 /// AUTH, the values of sensitive settings (`requirepass`) in CONFIG SET.
-pub fn credential_positions<A: AsRef<[u8]>>(name: &str, args: &[A]) -> Option<Box<dyn Fn(usize) -> bool>> {
+fn credential_positions<A: AsRef<[u8]>>(name: &str, args: &[A]) -> Option<Box<dyn Fn(usize) -> bool>> {
     match name {
         "auth" => Some(Box::new(|i| i > 0)),
         "hello" => {
@@ -123,6 +123,14 @@ pub fn credential_positions<A: AsRef<[u8]>>(name: &str, args: &[A]) -> Option<Bo
     }
 }
 
+/// `args` with their credentials (see [`credential_positions`]) shown as
+/// `(redacted)`, as MONITOR and the slow log show them; `None` when the
+/// command carries none.
+pub fn redacted<'a, A: AsRef<[u8]>>(name: &str, args: &'a [A]) -> Option<Vec<&'a [u8]>> {
+    let secret = credential_positions(name, args)?;
+    Some(args.iter().enumerate().map(|(i, a)| if secret(i) { &b"(redacted)"[..] } else { a.as_ref() }).collect())
+}
+
 /// Logs a command of `client` that ran `usec`, if that is slow.
 /// (`config` is the caller's copy of the settings: no lock on the way.)
 pub fn log<A: AsRef<[u8]>>(shared: &Shared, config: &Config, client: &Client, cmd: &Command, usec: u64, args: &[A]) {
@@ -131,12 +139,8 @@ pub fn log<A: AsRef<[u8]>>(shared: &Shared, config: &Config, client: &Client, cm
     }
     let name = client.state.borrow().name.as_deref().unwrap_or_default().to_vec();
     let peer = client.addr.to_string();
-    match credential_positions(cmd.name, args) {
-        Some(secret) => {
-            let redacted: Vec<&[u8]> =
-                args.iter().enumerate().map(|(i, a)| if secret(i) { &b"(redacted)"[..] } else { a.as_ref() }).collect();
-            shared.slowlog.push(config, usec, &redacted, peer, name);
-        }
+    match redacted(cmd.name, args) {
+        Some(shown) => shared.slowlog.push(config, usec, &shown, peer, name),
         None => shared.slowlog.push(config, usec, args, peer, name),
     }
 }
