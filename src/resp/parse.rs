@@ -272,9 +272,15 @@ impl Parser {
                     self.reset();
                 }
                 Step::Complete(end) => {
-                    let command = buf.split_to(end).freeze();
+                    let mut command = buf.split_to(end).freeze();
                     let argc = self.ranges.len();
+                    // The last argument is the command's own handle cut down
+                    // (no reference count taken and dropped for it).
+                    let last = self.ranges.pop().unwrap_or(0..0);
                     args.extend(self.ranges.drain(..).map(|r| command.slice(r)));
+                    command.truncate(last.end);
+                    command.advance(last.start);
+                    args.push(command);
                     self.reset();
                     return Ok(Some(argc));
                 }
