@@ -12,6 +12,7 @@ pub mod hashes;
 pub mod introspect;
 pub mod keys;
 pub mod lists;
+mod names;
 pub mod persistence;
 pub mod pubsub;
 pub mod scan;
@@ -24,7 +25,6 @@ pub mod strings;
 pub mod transactions;
 pub mod zsets;
 
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
@@ -34,6 +34,7 @@ use crate::resp::Reply;
 use crate::server::client::Client;
 use crate::server::shared::Shared;
 use crate::shard::ShardCtx;
+use names::NameTable;
 
 /// Command flags, as `COMMAND INFO` names them (Redis 7 order).
 pub mod flag {
@@ -390,11 +391,11 @@ impl std::fmt::Debug for Resolved {
 
 struct Named {
     resolved: Resolved,
-    subs: HashMap<Box<[u8]>, Resolved, ahash::RandomState>,
+    subs: NameTable<Resolved>,
 }
 
 pub struct Registry {
-    by_name: HashMap<Box<[u8]>, Named, ahash::RandomState>,
+    by_name: NameTable<Named>,
     /// Every entry, subcommands included, indexed by id.
     all: Vec<&'static Command>,
     /// Top-level entries in table order, for `COMMAND`.
@@ -469,20 +470,20 @@ pub(crate) fn family_key_flags() -> impl Iterator<Item = &'static [(&'static str
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let mut r = Registry { by_name: HashMap::default(), all: Vec::new(), top: Vec::new() };
+        let (mut all, mut top, mut named) = (Vec::new(), Vec::new(), Vec::new());
         for cmd in families().into_iter().flatten() {
-            let resolved = Resolved { cmd, id: r.all.len() as u16 };
-            r.all.push(cmd);
-            r.top.push(cmd);
-            let mut subs = HashMap::default();
+            let resolved = Resolved { cmd, id: all.len() as u16 };
+            all.push(cmd);
+            top.push(cmd);
+            let mut subs = Vec::new();
             for sub in cmd.subcommands {
                 let short = sub.name.rsplit('|').next().unwrap_or(sub.name);
-                subs.insert(short.as_bytes().into(), Resolved { cmd: sub, id: r.all.len() as u16 });
-                r.all.push(sub);
+                subs.push((short, Resolved { cmd: sub, id: all.len() as u16 }));
+                all.push(sub);
             }
-            r.by_name.insert(cmd.name.as_bytes().into(), Named { resolved, subs });
+            named.push((cmd.name, Named { resolved, subs: NameTable::new(subs) }));
         }
-        r
+        Registry { by_name: NameTable::new(named), all, top }
     })
 }
 
@@ -533,9 +534,7 @@ impl Registry {
     }
 
     fn named(&self, name: &[u8]) -> Option<&Named> {
-        let mut buf = [0u8; 32];
-        let lower = lowercase(name, &mut buf)?;
-        self.by_name.get(lower)
+        self.by_name.get(name)
     }
 
     /// Resolves `args` (name first) to a runnable command, checking arity.
@@ -551,9 +550,7 @@ impl Registry {
             if args.len() < 2 {
                 return Err(LookupError::Arity(r));
             }
-            let mut buf = [0u8; 32];
-            let sub = lowercase(&args[1], &mut buf).and_then(|s| named.subs.get(s));
-            r = match sub {
+            r = match named.subs.get(&args[1]) {
                 Some(s) => *s,
                 None => {
                     let mut msg = b"ERR unknown subcommand '".to_vec();
@@ -569,14 +566,6 @@ impl Registry {
         }
         Ok(r)
     }
-}
-
-fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
-    let out = buf.get_mut(..name.len())?;
-    for (o, c) in out.iter_mut().zip(name) {
-        *o = c.to_ascii_lowercase();
-    }
-    Some(out)
 }
 
 /// What C's `%.Ns` prints of client bytes: up to a NUL, at most `max`.
