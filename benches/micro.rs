@@ -6,6 +6,8 @@
 //!   of the read buffer, never copies, so the 1 MB bulk costs its header
 //!   lines and one split: its "throughput" only shows that the parser does
 //!   not touch the data;
+//! - `route`: the command table lookup (`GET`, `get`, `ZRANGEBYSCORE`) and
+//!   a 16-byte key's slot;
 //! - `reply`: `resp::Reply` writing +OK, an integer, a double, a 64-byte
 //!   bulk and an array of 100 such bulks, in RESP2 and RESP3;
 //! - `strings`, `zset`, `list`: GET/SET/INCR on a 1 M-key shard, ZADD and
@@ -142,6 +144,28 @@ fn parse_bench(g: &mut BenchmarkGroup<WallTime>, name: &str, input: &[u8], comma
         argv.clear();
     }
     assert_eq!((n, buf.len()), (commands, 0));
+}
+
+// ---------------------------------------------------------------- routing
+
+/// What a connection does with every command before it runs: find it in
+/// the command table (name in the client's case) and hash its key to a
+/// slot (with more than one shard).
+fn route(c: &mut Criterion) {
+    let mut g = c.benchmark_group("route");
+    let table = registry();
+    for name in [&b"GET"[..], b"get", b"ZRANGEBYSCORE"] {
+        let argv = args(&[name, b"k", b"0", b"1"]);
+        let argv = &argv[..if name.len() == 3 { 2 } else { 4 }];
+        g.bench_function(format!("lookup/{}", String::from_utf8_lossy(name)), |b| {
+            b.iter(|| black_box(table.lookup(black_box(argv)).is_ok()))
+        });
+    }
+    let k = key(123_456);
+    g.bench_function(format!("key_slot/{}b", k.len()), |b| {
+        b.iter(|| black_box(shardis::slot::key_slot(black_box(&k))))
+    });
+    g.finish();
 }
 
 // ---------------------------------------------------------------- replies
@@ -458,6 +482,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = parse, reply, strings, zset, list, mesh
+    targets = parse, route, reply, strings, zset, list, mesh
 }
 criterion_main!(benches);
