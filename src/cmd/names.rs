@@ -36,6 +36,11 @@ impl<T> NameTable<T> {
     pub fn new(entries: Vec<(&'static str, T)>) -> NameTable<T> {
         assert!(entries.len() < u16::MAX as usize, "too many names");
         debug_assert!(entries.iter().all(|(n, _)| n.bytes().all(|b| !b.is_ascii_uppercase())));
+        debug_assert_eq!(
+            entries.iter().map(|(n, _)| *n).collect::<std::collections::HashSet<_>>().len(),
+            entries.len(),
+            "duplicate names"
+        );
         // At most a quarter full: a miss or a hit ends within a probe or two.
         let capacity = (entries.len() * 4).next_power_of_two().max(8);
         let mask = capacity - 1;
