@@ -254,8 +254,15 @@ impl Parser {
             let step = match self.stage {
                 Stage::Start => match buf.first() {
                     None => Step::NeedMore,
-                    Some(&first) => {
-                        self.stage = if first == b'*' { Stage::Count } else { Stage::Inline };
+                    Some(&b'*') => match self.whole_multibulk(buf, limits) {
+                        Some(end) => Step::Complete(end),
+                        None => {
+                            self.stage = Stage::Count;
+                            Step::Continue
+                        }
+                    },
+                    Some(_) => {
+                        self.stage = Stage::Inline;
                         Step::Continue
                     }
                 },
@@ -293,6 +300,35 @@ impl Parser {
                 }
             }
         }
+    }
+
+    /// The usual case in one pass: a multibulk command of a few arguments
+    /// that arrived whole, with plain lengths (digits, no sign, no leading
+    /// zero) within every limit. Its argument ranges are in `ranges` and
+    /// its end is returned. Anything else (incomplete, odd, too big, an
+    /// error to report) is `None` with nothing changed, and the stepwise
+    /// parser takes the command from its first byte, so both paths accept
+    /// the same bytes as the same command.
+    fn whole_multibulk(&mut self, buf: &[u8], limits: &ParseLimits) -> Option<usize> {
+        const MAX_ARGS: usize = 64;
+        let (count, mut pos) = plain_length(buf, 1)?;
+        if count == 0 || count > MAX_ARGS || (count as i64 > UNAUTH_MAX_MULTIBULK && !limits.authenticated) {
+            return None;
+        }
+        self.ranges.clear();
+        for _ in 0..count {
+            match whole_bulk(buf, pos, limits) {
+                Some((data, end)) => {
+                    self.ranges.push(data);
+                    pos = end;
+                }
+                None => {
+                    self.ranges.clear();
+                    return None;
+                }
+            }
+        }
+        Some(pos)
     }
 
     /// Back to a command boundary at the (new) front of the buffer.
@@ -445,6 +481,40 @@ impl Parser {
             Step::Continue
         }
     }
+}
+
+/// A `$len` line at `pos` with a plain length within the limits, and its
+/// data and the two bytes after it (skipped unchecked), all arrived: the
+/// data's range and the bulk's end.
+#[inline]
+fn whole_bulk(buf: &[u8], pos: usize, limits: &ParseLimits) -> Option<(Range<usize>, usize)> {
+    if buf.get(pos) != Some(&b'$') {
+        return None;
+    }
+    let (len, data) = plain_length(buf, pos + 1)?;
+    if len as u64 > limits.max_bulk_len || (len as i64 > UNAUTH_MAX_BULK && !limits.authenticated) {
+        return None;
+    }
+    let end = data.checked_add(len)?.checked_add(2)?;
+    (end <= buf.len()).then_some((data..data + len, end))
+}
+
+/// A `*` or `$` line's number at `buf[from..]` when it is plain (`0`, or
+/// up to 18 digits without a leading zero) and its `\r` and the byte after
+/// it have arrived: the number and where the line's successor starts.
+#[inline]
+fn plain_length(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let digits = buf.get(from..)?;
+    let mut n = 0usize;
+    let mut i = 0;
+    while let Some(d) = digits.get(i).map(|b| b.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+        if i == 18 || (i == 1 && n == 0) {
+            return None;
+        }
+        n = n * 10 + d as usize;
+        i += 1;
+    }
+    (i > 0 && digits.get(i) == Some(&b'\r') && digits.len() > i + 1).then_some((n, from + i + 2))
 }
 
 #[cfg(test)]
@@ -894,6 +964,74 @@ mod tests {
             }
             let bytes: Vec<&[u8]> = input.chunks(1).collect();
             prop_assert_eq!(feed_chunks(bytes, &limits), whole);
+        }
+
+        /// Whole multibulk commands, well and badly formed, take the
+        /// one-pass path when they arrive at once; a byte at a time they
+        /// go through the stepwise parser. Both give the same commands and
+        /// the same error.
+        #[test]
+        fn one_pass_and_stepwise_agree(
+            tokens in prop::collection::vec(arb_frame(), 0..8),
+            max_bulk_len in 0u64..8,
+            authenticated in any::<bool>(),
+        ) {
+            let input = tokens.concat();
+            let limits = ParseLimits { max_bulk_len, authenticated };
+            let bytes: Vec<&[u8]> = input.chunks(1).collect();
+            prop_assert_eq!(feed_chunks([&input[..]], &limits), feed_chunks(bytes, &limits));
+        }
+    }
+
+    /// A multibulk command, mostly well formed but now and then with a
+    /// count or a length that is off, not plain, or missing its `$`; or a
+    /// stray snippet. Lengths stay around `max_bulk_len`'s range in
+    /// `one_pass_and_stepwise_agree`.
+    fn arb_frame() -> impl Strategy<Value = Vec<u8>> {
+        let bulk = (0usize..9, 0u8..16).prop_map(|(len, odd)| {
+            let mut out = match odd {
+                0 => format!("${}\r\n", len + 1),
+                1 => format!("${}\r\n", len.saturating_sub(1)),
+                2 => format!("$0{len}\r\n"),
+                3 => "$-1\r\n".to_string(),
+                4 => format!("%{len}\r\n"),
+                5 => format!("${len}\rx"),
+                _ => format!("${len}\r\n"),
+            }
+            .into_bytes();
+            out.extend(std::iter::repeat_n(b'v', len));
+            out.extend_from_slice(b"\r\n");
+            out
+        });
+        let command = (prop::collection::vec(bulk, 1..5), 0u8..12).prop_map(|(bulks, odd)| {
+            let n = bulks.len();
+            let mut out = match odd {
+                0 => format!("*{}\r\n", n + 1),
+                1 => format!("*{}\r\n", n - 1),
+                2 => format!("*0{n}\r\n"),
+                3 => "*-1\r\n".to_string(),
+                _ => format!("*{n}\r\n"),
+            }
+            .into_bytes();
+            out.extend(bulks.concat());
+            out
+        });
+        prop_oneof![
+            4 => command,
+            1 => prop::sample::select(vec![&b"\r\n"[..], b"x", b"\0", b"*11\r\n", b"$16385\r\n", b"*65\r\n"])
+                .prop_map(|t| t.to_vec()),
+        ]
+    }
+
+    #[test]
+    fn plain_lengths() {
+        assert_eq!(plain_length(b"*0\r\n", 1), Some((0, 4)));
+        assert_eq!(plain_length(b"*12\r\n", 1), Some((12, 5)));
+        assert_eq!(plain_length(b"$999999999999999999\r\n", 1), Some((999_999_999_999_999_999, 21)));
+        for not_plain in
+            [&b"*01\r\n"[..], b"*-1\r\n", b"*+1\r\n", b"*\r\n", b"*1x\r\n", b"*1\r", b"*1", b"$1000000000000000000\r\n"]
+        {
+            assert_eq!(plain_length(not_plain, 1), None, "{:?}", String::from_utf8_lossy(not_plain));
         }
     }
 }
