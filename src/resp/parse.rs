@@ -505,16 +505,17 @@ fn whole_bulk(buf: &[u8], pos: usize, limits: &ParseLimits) -> Option<(Range<usi
 #[inline]
 fn plain_length(buf: &[u8], from: usize) -> Option<(usize, usize)> {
     let digits = buf.get(from..)?;
-    let mut n = 0usize;
+    let mut n = 0u64;
     let mut i = 0;
     while let Some(d) = digits.get(i).map(|b| b.wrapping_sub(b'0')).filter(|d| *d <= 9) {
         if i == 18 || (i == 1 && n == 0) {
             return None;
         }
-        n = n * 10 + d as usize;
+        n = n * 10 + u64::from(d);
         i += 1;
     }
-    (i > 0 && digits.get(i) == Some(&b'\r') && digits.len() > i + 1).then_some((n, from + i + 2))
+    let ended = i > 0 && digits.get(i) == Some(&b'\r') && digits.len() > i + 1;
+    ended.then(|| usize::try_from(n).ok()).flatten().map(|n| (n, from + i + 2))
 }
 
 #[cfg(test)]
