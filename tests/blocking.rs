@@ -187,6 +187,53 @@ fn commands_pipelined_behind_a_blocked_one_run_after_it() {
     assert_eq!(w.frame(), b"+PONG\r\n");
 }
 
+/// Redis writes a client's replies before it sleeps: the commands
+/// pipelined before a blocking one are answered while it waits, whichever
+/// shards their keys are on.
+#[test]
+fn commands_pipelined_before_a_blocked_one_are_answered_while_it_waits() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    let mut w = Conn::open(s.port);
+    let mut bytes = blackbox::encode(&["PING"]);
+    for key in ["a", "b", "c", "d"] {
+        bytes.extend(blackbox::encode(&["SET", key, "1"]));
+    }
+    bytes.extend(blackbox::encode(&["GET", "c"]));
+    bytes.extend(blackbox::encode(&["BLPOP", "nolist", "0"]));
+    w.send_raw(&bytes);
+    assert_eq!(w.frame(), b"+PONG\r\n");
+    for _ in 0..4 {
+        assert_eq!(w.frame(), b"+OK\r\n");
+    }
+    assert_eq!(w.frame(), b"$1\r\n1\r\n");
+    wait_blocked(&mut probe, 1);
+    probe.int(&["RPUSH", "nolist", "x"]);
+    assert_eq!(String::from_utf8(w.frame()).unwrap(), pair("nolist", "x"));
+    w.expect(&["PING"], "+PONG\r\n");
+}
+
+/// Redis's "Unblock fairness is kept while pipelining": a push pipelined
+/// before a BLPOP serves the client blocked first, is answered at once,
+/// and the pipelining client then waits its turn.
+#[test]
+fn a_push_pipelined_before_a_blpop_is_answered_and_serves_the_first_waiter() {
+    let s = Server::start();
+    let mut probe = Conn::open(s.port);
+    let mut first = Conn::open(s.port);
+    let mut second = Conn::open(s.port);
+    first.send(&["BLPOP", "mylist", "0"]);
+    wait_blocked(&mut probe, 1);
+    let mut bytes = blackbox::encode(&["LPUSH", "mylist", "1"]);
+    bytes.extend(blackbox::encode(&["BLPOP", "mylist", "0"]));
+    second.send_raw(&bytes);
+    assert_eq!(second.frame(), b":1\r\n");
+    assert_eq!(String::from_utf8(first.frame()).unwrap(), pair("mylist", "1"));
+    wait_blocked(&mut probe, 1);
+    probe.int(&["LPUSH", "mylist", "2"]);
+    assert_eq!(String::from_utf8(second.frame()).unwrap(), pair("mylist", "2"));
+}
+
 #[test]
 fn a_key_of_another_type_keeps_the_client_waiting() {
     let s = Server::start();

@@ -274,6 +274,11 @@ impl Connection {
                     after: &mut self.after,
                 };
                 if let Some(blocked) = self.pipeline.run(&self.core, &mut ctx, &mut self.out).await {
+                    // What ran before it is answered before it waits.
+                    if !self.write_out().await {
+                        let _ = blocked.finish(Wake::GaveUp).await;
+                        return false;
+                    }
                     let Some(reply) = self.wait_blocked(blocked, query_limit).await else {
                         return false;
                     };
@@ -292,14 +297,8 @@ impl Connection {
                 e.write_reply(&mut self.out);
                 self.core.shard.borrow_mut().stats.record_error(&self.out[at..]);
             }
-            if !self.out.is_empty() {
-                self.core.shard.borrow_mut().stats.count_write(self.out.len() as u64);
-                let written = self.io.write_all(&self.out).await;
-                self.out.clear();
-                super::dispatch::trim(&mut self.out, super::dispatch::SCRATCH_BYTES);
-                if written.is_err() {
-                    return false;
-                }
+            if !self.write_out().await {
+                return false;
             }
             // A big command grew the query buffer: once it is consumed, a
             // fresh one (Redis trims query buffers too), so the connection
@@ -341,6 +340,19 @@ impl Connection {
     /// Waits out a blocked command: its reply, or None if the client left
     /// (or was killed, or overflowed its query buffer) meanwhile. What the
     /// client sends while blocked is buffered for after the reply.
+    /// Writes the replies gathered in `out`, if any; false if the
+    /// connection failed.
+    async fn write_out(&mut self) -> bool {
+        if self.out.is_empty() {
+            return true;
+        }
+        self.core.shard.borrow_mut().stats.count_write(self.out.len() as u64);
+        let written = self.io.write_all(&self.out).await;
+        self.out.clear();
+        super::dispatch::trim(&mut self.out, super::dispatch::SCRATCH_BYTES);
+        written.is_ok()
+    }
+
     async fn wait_blocked(&mut self, mut blocked: Blocked, query_limit: u64) -> Option<Vec<u8>> {
         loop {
             *self.client.blocked.borrow_mut() = Some(blocked.waiter().clone());

@@ -740,7 +740,10 @@ impl Pipeline {
                 self.cross_out = match r.cmd.exec {
                     Exec::Blocking(spec) => match blocking::start(core, spec, r, t, args).await {
                         Ok(reply) => reply,
-                        Err(blocked) => return Some(blocked),
+                        Err(blocked) => {
+                            self.answer_before_blocking(core, ctx, out);
+                            return Some(blocked);
+                        }
                     },
                     _ => cross::run(core, r, t, args).await,
                 }
@@ -835,6 +838,20 @@ impl Pipeline {
             self.outputs[shard] = output.unwrap_or_else(|_| BatchOutput::unavailable(n));
             self.batches[shard].clear();
         }
+    }
+
+    /// The round's blocking command has to wait: the replies of the
+    /// commands before it go to `out` now, as Redis writes a client's
+    /// pending replies before it sleeps, so a client that reads each reply
+    /// before it goes on is not left waiting for them. Only the blocking
+    /// command's slot, the round's last, stays for [`Pipeline::finish_blocked`].
+    fn answer_before_blocking(&mut self, core: &Core, ctx: &mut ConnCtx<'_>, out: &mut Vec<u8>) {
+        log_slow(core, ctx, &self.outputs);
+        let blocking = self.slots.pop();
+        debug_assert!(matches!(blocking, Some(Slot { src: Source::Cross, .. })), "a blocking command ends its round");
+        self.assemble(core, ctx, out);
+        self.slots.clear();
+        self.slots.extend(blocking);
     }
 
     /// Completes a round that ended in a blocking command, with its reply.
