@@ -337,9 +337,6 @@ impl Connection {
         }
     }
 
-    /// Waits out a blocked command: its reply, or None if the client left
-    /// (or was killed, or overflowed its query buffer) meanwhile. What the
-    /// client sends while blocked is buffered for after the reply.
     /// Writes the replies gathered in `out`, if any; false if the
     /// connection failed.
     async fn write_out(&mut self) -> bool {
@@ -353,6 +350,9 @@ impl Connection {
         written.is_ok()
     }
 
+    /// Waits out a blocked command: its reply, or None if the client left
+    /// (or was killed, or overflowed its query buffer) meanwhile. What the
+    /// client sends while blocked is buffered for after the reply.
     async fn wait_blocked(&mut self, mut blocked: Blocked, query_limit: u64) -> Option<Vec<u8>> {
         loop {
             *self.client.blocked.borrow_mut() = Some(blocked.waiter().clone());
