@@ -154,11 +154,12 @@ fn parse_bench(g: &mut BenchmarkGroup<WallTime>, name: &str, input: &[u8], comma
 fn route(c: &mut Criterion) {
     let mut g = c.benchmark_group("route");
     let table = registry();
-    for name in [&b"GET"[..], b"get", b"ZRANGEBYSCORE"] {
-        let argv = args(&[name, b"k", b"0", b"1"]);
-        let argv = &argv[..if name.len() == 3 { 2 } else { 4 }];
-        g.bench_function(format!("lookup/{}", String::from_utf8_lossy(name)), |b| {
-            b.iter(|| black_box(table.lookup(black_box(argv)).is_ok()))
+    let commands: [&[&[u8]]; 3] = [&[b"GET", b"k"], &[b"get", b"k"], &[b"ZRANGEBYSCORE", b"k", b"0", b"1"]];
+    for command in commands {
+        let argv = args(command);
+        assert!(table.lookup(&argv).is_ok(), "a hit with a valid arity is what is measured");
+        g.bench_function(format!("lookup/{}", String::from_utf8_lossy(command[0])), |b| {
+            b.iter(|| black_box(table.lookup(black_box(&argv)).is_ok()))
         });
     }
     let k = key(123_456);
