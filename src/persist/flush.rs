@@ -126,10 +126,20 @@ async fn wait_for_work(core: &Rc<Core>, unsynced: bool, last_sync: Instant) -> F
             return policy;
         }
         // Sleep until an append wakes the parked waker, the second is up,
-        // or a while has passed (the policy may have changed).
-        let idle = match unsynced && policy == FsyncPolicy::Everysec {
-            true => due.saturating_duration_since(Instant::now()),
-            false => Duration::from_millis(100),
+        // or a while has passed (the policy may have changed). With the log
+        // off and nothing owed there is nothing to stop or sync (turning it
+        // on goes through `snapshot::cron`, and appends wake this task), so
+        // an idle shard need not wake ten times a second for it.
+        let off = {
+            let log = &core.shard.borrow().persist.log;
+            !log.enabled && log.is_drained()
+        };
+        let idle = if unsynced && policy == FsyncPolicy::Everysec {
+            due.saturating_duration_since(Instant::now())
+        } else if off {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_millis(100)
         };
         let appended = futures::future::poll_fn(|cx| {
             let mut shard = core.shard.borrow_mut();

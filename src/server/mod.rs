@@ -527,6 +527,7 @@ fn spawn_active_expiry(core: Rc<Core>) {
         loop {
             let hz = core.shard.borrow_mut().config.refresh(&core.shared).hz;
             glommio::timer::sleep(pause(hz, backlog)).await;
+            beat_from_expiry();
             core.shard.borrow_mut().stats.sample_rates(std::time::Instant::now());
             if last_collect.elapsed() >= std::time::Duration::from_secs(1) {
                 crate::alloc::collect();
@@ -551,19 +552,44 @@ fn spawn_active_expiry(core: Rc<Core>) {
     .detach();
 }
 
-/// Ticks [`WAKE_TICK`] for as long as the executor runs (it ends with
-/// `shard_main`), recording each tick in `beats[i]`.
+thread_local! {
+    /// This shard's heartbeat, and whether the active expiry cycle beats it
+    /// (set by [`spawn_wake_ticker`], taken over by [`beat_from_expiry`]).
+    static BEAT: RefCell<Option<(Arc<Vec<Heartbeat>>, usize)>> = const { RefCell::new(None) };
+    static EXPIRY_BEATS: Cell<bool> = const { Cell::new(false) };
+}
+
+fn beat() {
+    BEAT.with(|b| {
+        if let Some((beats, i)) = &*b.borrow() {
+            beats[*i].ticks.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+}
+
+/// Ticks [`WAKE_TICK`] in `beats[i]` from the executor's start until the
+/// active expiry cycle, which wakes the shard anyway, beats instead: one
+/// timer less for an idle shard to wake up for.
 pub fn spawn_wake_ticker(beats: Arc<Vec<Heartbeat>>, i: usize) {
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
     beats[i].tid.store(tid, Ordering::Release);
+    BEAT.with(|b| *b.borrow_mut() = Some((beats, i)));
     glommio::spawn_local(async move {
-        loop {
-            beats[i].ticks.fetch_add(1, Ordering::Relaxed);
+        while !EXPIRY_BEATS.with(Cell::get) {
+            beat();
             glommio::timer::sleep(WAKE_TICK).await;
         }
     })
     .detach();
+}
+
+/// Called by the active expiry cycle each time it wakes: from now on it is
+/// the shard's heartbeat. At `hz` 10 (the default) that is a beat every 100
+/// ms, as the ticker's; at `hz` 1 a slow shard may be kicked for nothing.
+fn beat_from_expiry() {
+    EXPIRY_BEATS.with(|e| e.set(true));
+    beat();
 }
 
 /// The signal that interrupts a stuck shard's `io_uring_enter`. Its handler
