@@ -492,16 +492,24 @@ async fn load(core: Rc<Core>, plan: Arc<crate::persist::recover::Plan>) {
 /// Each shard's ticker proves it is awake; a watchdog thread kicks a shard
 /// whose ticker stopped with a signal, which interrupts the sleep.
 ///
-/// Since client sockets left glommio's rings for the shard's own
-/// (`transport`), no stall has been seen: 580 starts of 2 shards, each with
-/// a burst of cross-shard MSET, with the kick disabled, and not one ticker
-/// late by 50 ms. The glommio bug is not fixed, though (timers and the mesh
-/// still sleep on its rings), so the watchdog stays, but slow: every tick
-/// is a wake of an idle shard, and a glommio wake costs about 150 µs of CPU
-/// on a VM (its timers re-armed, `membarrier`, two context switches). At
-/// 10 ms, as before, an idle server of 2 shards took 3.4% of a CPU against
-/// Redis's 0.2%; at 100 ms a stall is still broken within half a second.
-const WAKE_TICK: Duration = Duration::from_millis(100);
+/// The ticker is not only a guard for a rare hang: at a moderate rate (20 k
+/// requests/s on 10 connections, the shard sleeping between most of them)
+/// the shard sleeps through its socket ring's wake-up a few times a second,
+/// and the next tick is what wakes it. With the tick at 100 ms, p99 went
+/// from about 1 ms to 20-70 ms and the worst request waited ~95 ms, with
+/// the socket ring as it is, with `DEFER_TASKRUN`, and with neither
+/// `COOP_TASKRUN` nor `DEFER_TASKRUN` alike (so the lost wake-up is not the
+/// socket ring's task work). Until it is found, a shard whose clients are
+/// active ticks every 10 ms, which bounds such a stall at 10 ms.
+///
+/// An idle shard ticks every [`IDLE_TICK`] instead: each tick is a wake,
+/// and a glommio wake costs about 150 µs of CPU on a VM (its timers
+/// re-armed, `membarrier`, context switches). At 10 ms always, an idle
+/// server of 2 shards took 3.4% of a CPU against Redis's 0.2%.
+const WAKE_TICK: Duration = Duration::from_millis(10);
+
+/// The tick of a shard whose socket ring completed nothing since the last.
+const IDLE_TICK: Duration = Duration::from_millis(100);
 
 /// How often the watchdog checks the tickers; a shard whose ticker did not
 /// move in that time is kicked (a shard busy that long is kicked for
@@ -527,7 +535,6 @@ fn spawn_active_expiry(core: Rc<Core>) {
         loop {
             let hz = core.shard.borrow_mut().config.refresh(&core.shared).hz;
             glommio::timer::sleep(pause(hz, backlog)).await;
-            beat_from_expiry();
             core.shard.borrow_mut().stats.sample_rates(std::time::Instant::now());
             if last_collect.elapsed() >= std::time::Duration::from_secs(1) {
                 crate::alloc::collect();
@@ -552,44 +559,25 @@ fn spawn_active_expiry(core: Rc<Core>) {
     .detach();
 }
 
-thread_local! {
-    /// This shard's heartbeat, and whether the active expiry cycle beats it
-    /// (set by [`spawn_wake_ticker`], taken over by [`beat_from_expiry`]).
-    static BEAT: RefCell<Option<(Arc<Vec<Heartbeat>>, usize)>> = const { RefCell::new(None) };
-    static EXPIRY_BEATS: Cell<bool> = const { Cell::new(false) };
-}
-
-fn beat() {
-    BEAT.with(|b| {
-        if let Some((beats, i)) = &*b.borrow() {
-            beats[*i].ticks.fetch_add(1, Ordering::Relaxed);
-        }
-    });
-}
-
-/// Ticks [`WAKE_TICK`] in `beats[i]` from the executor's start until the
-/// active expiry cycle, which wakes the shard anyway, beats instead: one
-/// timer less for an idle shard to wake up for.
+/// Ticks in `beats[i]` for as long as the executor runs (it ends with
+/// `shard_main`): every [`WAKE_TICK`] while the shard's clients are active
+/// (its socket ring completed something since the last tick), every
+/// [`IDLE_TICK`] otherwise.
 pub fn spawn_wake_ticker(beats: Arc<Vec<Heartbeat>>, i: usize) {
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
     beats[i].tid.store(tid, Ordering::Release);
-    BEAT.with(|b| *b.borrow_mut() = Some((beats, i)));
     glommio::spawn_local(async move {
-        while !EXPIRY_BEATS.with(Cell::get) {
-            beat();
-            glommio::timer::sleep(WAKE_TICK).await;
+        let mut seen = transport::completions();
+        loop {
+            beats[i].ticks.fetch_add(1, Ordering::Relaxed);
+            let now = transport::completions();
+            let tick = if now != seen { WAKE_TICK } else { IDLE_TICK };
+            seen = now;
+            glommio::timer::sleep(tick).await;
         }
     })
     .detach();
-}
-
-/// Called by the active expiry cycle each time it wakes: from now on it is
-/// the shard's heartbeat. At `hz` 10 (the default) that is a beat every 100
-/// ms, as the ticker's; at `hz` 1 a slow shard may be kicked for nothing.
-fn beat_from_expiry() {
-    EXPIRY_BEATS.with(|e| e.set(true));
-    beat();
 }
 
 /// The signal that interrupts a stuck shard's `io_uring_enter`. Its handler

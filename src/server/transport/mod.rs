@@ -19,7 +19,7 @@ use std::rc::Rc;
 use bytes::BytesMut;
 
 use ring::OpId;
-pub use ring::SocketRing;
+pub use ring::{completions, SocketRing};
 
 pub struct Listener {
     ring: Rc<SocketRing>,

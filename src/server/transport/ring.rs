@@ -51,6 +51,17 @@ const READ_MAX: usize = 64 * 1024;
 /// user_data of requests whose completion nobody waits for (cancels).
 const UNWATCHED: u64 = u64::MAX;
 
+thread_local! {
+    /// Completions this thread's socket ring has handled: a sign of life of
+    /// its clients, for the wake ticker (`server::spawn_wake_ticker`).
+    static COMPLETIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Completions this thread's socket ring has handled so far.
+pub fn completions() -> u64 {
+    COMPLETIONS.with(Cell::get)
+}
+
 /// A request registered with the ring: an index into its slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpId(u32);
@@ -206,6 +217,9 @@ impl SocketRing {
         let Inner { ring, reaped, .. } = &mut *inner;
         reaped.extend(ring.completion());
         let handled = reaped.len();
+        if handled > 0 {
+            COMPLETIONS.with(|c| c.set(c.get() + handled as u64));
+        }
         let mut reaped = std::mem::take(&mut inner.reaped);
         let mut wake = std::mem::take(&mut inner.wake);
         for cqe in reaped.drain(..) {
