@@ -498,9 +498,12 @@ async fn load(core: Rc<Core>, plan: Arc<crate::persist::recover::Plan>) {
 /// and the next tick is what wakes it. With the tick at 100 ms, p99 went
 /// from about 1 ms to 20-70 ms and the worst request waited ~95 ms, with
 /// the socket ring as it is, with `DEFER_TASKRUN`, and with neither
-/// `COOP_TASKRUN` nor `DEFER_TASKRUN` alike (so the lost wake-up is not the
-/// socket ring's task work). Until it is found, a shard whose clients are
-/// active ticks every 10 ms, which bounds such a stall at 10 ms.
+/// `COOP_TASKRUN` nor `DEFER_TASKRUN` alike. A trace shows why: when
+/// glommio 0.9's preemption check stops `run_task_queues` before its first
+/// task queue, it reports that nothing ran, and the executor parks with
+/// the woken tasks still queued (glommio pull request #53, in no release
+/// yet). So a shard whose clients are active ticks every 10 ms, which
+/// bounds such a stall at 10 ms.
 ///
 /// An idle shard ticks every [`IDLE_TICK`] instead: each tick is a wake,
 /// and a glommio wake costs about 150 µs of CPU on a VM (its timers
