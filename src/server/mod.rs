@@ -391,6 +391,7 @@ async fn shard_main(
         let core = core.clone();
         glommio::spawn_local(async move {
             while let Some(req) = rx.recv().await {
+                MESH_SERVED.with(|n| n.set(n.get() + 1));
                 dispatch::serve(&mut core.shard.borrow_mut(), req);
             }
             tracing::trace!(shard = core.id, peer, "mesh receiver closed");
@@ -502,8 +503,8 @@ async fn load(core: Rc<Core>, plan: Arc<crate::persist::recover::Plan>) {
 /// glommio 0.9's preemption check stops `run_task_queues` before its first
 /// task queue, it reports that nothing ran, and the executor parks with
 /// the woken tasks still queued (glommio pull request #53, in no release
-/// yet). So a shard whose clients are active ticks every 10 ms, which
-/// bounds such a stall at 10 ms.
+/// yet). So an active shard ticks every 10 ms, which bounds such a stall
+/// at 10 ms.
 ///
 /// An idle shard ticks every [`IDLE_TICK`] instead: each tick is a wake,
 /// and a glommio wake costs about 150 µs of CPU on a VM (its timers
@@ -562,19 +563,32 @@ fn spawn_active_expiry(core: Rc<Core>) {
     .detach();
 }
 
+thread_local! {
+    /// Messages this shard served for other shards: with the socket ring's
+    /// completions, the activity the wake ticker goes by.
+    static MESH_SERVED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Work that came to this shard from outside: socket completions and
+/// other shards' messages (a shard with no clients of its own may serve
+/// the others' keys).
+fn activity() -> u64 {
+    transport::completions() + MESH_SERVED.with(Cell::get)
+}
+
 /// Ticks in `beats[i]` for as long as the executor runs (it ends with
-/// `shard_main`): every [`WAKE_TICK`] while the shard's clients are active
-/// (its socket ring completed something since the last tick), every
-/// [`IDLE_TICK`] otherwise.
+/// `shard_main`): every [`WAKE_TICK`] while the shard is active (its socket
+/// ring completed something, or it served another shard, since the last
+/// tick), every [`IDLE_TICK`] otherwise.
 pub fn spawn_wake_ticker(beats: Arc<Vec<Heartbeat>>, i: usize) {
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::syscall(libc::SYS_gettid) } as i32;
     beats[i].tid.store(tid, Ordering::Release);
     glommio::spawn_local(async move {
-        let mut seen = transport::completions();
+        let mut seen = activity();
         loop {
             beats[i].ticks.fetch_add(1, Ordering::Relaxed);
-            let now = transport::completions();
+            let now = activity();
             let tick = if now != seen { WAKE_TICK } else { IDLE_TICK };
             seen = now;
             glommio::timer::sleep(tick).await;
