@@ -481,7 +481,8 @@ async fn load(core: Rc<Core>, plan: Arc<crate::persist::recover::Plan>) {
     }
 }
 
-/// How often every shard wakes up even when idle.
+/// How often an active shard wakes up even with nothing to do (an idle
+/// one: [`IDLE_TICK`]).
 ///
 /// glommio 0.9 sleeps in `io_uring_enter` on its main ring and relies on a
 /// poll of its latency ring (where timers and the eventfd of cross-executor
@@ -512,7 +513,7 @@ async fn load(core: Rc<Core>, plan: Arc<crate::persist::recover::Plan>) {
 /// server of 2 shards took 3.4% of a CPU against Redis's 0.2%.
 const WAKE_TICK: Duration = Duration::from_millis(10);
 
-/// The tick of a shard whose socket ring completed nothing since the last.
+/// The tick of a shard that had no [`activity`] since the last.
 const IDLE_TICK: Duration = Duration::from_millis(100);
 
 /// How often the watchdog checks the tickers; a shard whose ticker did not
